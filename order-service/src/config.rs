@@ -1,0 +1,244 @@
+//! Configuration from environment variables only (API.md, "Operations"). A malformed value
+//! stops the process at start with one line naming the variable; secrets are never echoed.
+
+use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
+
+use sqlx::postgres::PgConnectOptions;
+
+pub const DEV_JWT_SECRET: &str = "dev-only-secret-change-me-dev-only-secret-change-me";
+
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub amqp_url: String,
+    pub listen_addr: SocketAddr,
+    pub exchange: String,
+    /// HMAC secret for access and refresh tokens.
+    pub jwt_secret: String,
+    /// PEM (PKCS#8) Ed25519 private key that signs kitchen WebSocket tickets; `None` generates
+    /// one at start (fine for one instance, wrong for several).
+    pub ticket_private_key_pem: Option<String>,
+    pub event_retention: Duration,
+    pub log_format: LogFormat,
+}
+
+impl fmt::Debug for Config {
+    // Hand-written so secrets and credentials in URLs never reach a log line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("database_max_connections", &self.database_max_connections)
+            .field("amqp_url", &redact_url(&self.amqp_url))
+            .field("listen_addr", &self.listen_addr)
+            .field("exchange", &self.exchange)
+            .field("jwt_secret", &"<redacted>")
+            .field(
+                "ticket_private_key_pem",
+                &self.ticket_private_key_pem.as_ref().map(|_| "<redacted>"),
+            )
+            .field("event_retention", &self.event_retention)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {}: {}", self.variable, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
+
+        let database_url = get("DATABASE_URL")
+            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/kitchen".into());
+        if PgConnectOptions::from_str(&database_url).is_err() {
+            return Err(err(
+                "DATABASE_URL",
+                "expected postgres://user[:password]@host[:port]/database",
+            ));
+        }
+        let amqp_url =
+            get("AMQP_URL").unwrap_or_else(|| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
+        if !(amqp_url.starts_with("amqp://") || amqp_url.starts_with("amqps://")) {
+            return Err(err(
+                "AMQP_URL",
+                "expected amqp://user:password@host:port/vhost",
+            ));
+        }
+        let listen_addr = parse_or(
+            "LISTEN_ADDR",
+            get("LISTEN_ADDR"),
+            "127.0.0.1:8080".parse().ok(),
+            "expected host:port, e.g. 127.0.0.1:8080",
+        )?;
+        let exchange = get("KITCHEN_EXCHANGE").unwrap_or_else(|| "kitchen.events".into());
+        if exchange.len() > 255 {
+            return Err(err("KITCHEN_EXCHANGE", "at most 255 bytes"));
+        }
+        let database_max_connections: u32 = parse_or(
+            "DATABASE_MAX_CONNECTIONS",
+            get("DATABASE_MAX_CONNECTIONS"),
+            Some(20),
+            "expected a whole number from 1 to 1000",
+        )?;
+        if !(1..=1000).contains(&database_max_connections) {
+            return Err(err(
+                "DATABASE_MAX_CONNECTIONS",
+                "expected a whole number from 1 to 1000",
+            ));
+        }
+        let jwt_secret = get("JWT_SECRET").unwrap_or_else(|| DEV_JWT_SECRET.into());
+        if jwt_secret.len() < 32 {
+            return Err(err("JWT_SECRET", "must be at least 32 bytes long"));
+        }
+        let ticket_private_key_pem = get("TICKET_PRIVATE_KEY");
+        let retention_days: u64 = parse_or(
+            "EVENT_RETENTION_DAYS",
+            get("EVENT_RETENTION_DAYS"),
+            Some(7),
+            "expected a whole number of days, at least 7",
+        )?;
+        if retention_days < 7 {
+            return Err(err(
+                "EVENT_RETENTION_DAYS",
+                "expected a whole number of days, at least 7",
+            ));
+        }
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(_) => return Err(err("LOG_FORMAT", "expected 'text' or 'json'")),
+        };
+        Ok(Config {
+            database_url,
+            database_max_connections,
+            amqp_url,
+            listen_addr,
+            exchange,
+            jwt_secret,
+            ticket_private_key_pem,
+            event_retention: Duration::from_secs(retention_days * 24 * 3600),
+            log_format,
+        })
+    }
+
+    pub fn uses_dev_jwt_secret(&self) -> bool {
+        self.jwt_secret == DEV_JWT_SECRET
+    }
+}
+
+fn err(variable: &'static str, reason: &str) -> ConfigError {
+    ConfigError {
+        variable,
+        reason: reason.to_owned(),
+    }
+}
+
+fn parse_or<T: FromStr>(
+    variable: &'static str,
+    value: Option<String>,
+    default: Option<T>,
+    reason: &str,
+) -> Result<T, ConfigError> {
+    match value {
+        Some(text) => text.trim().parse().map_err(|_| err(variable, reason)),
+        None => default.ok_or_else(|| err(variable, reason)),
+    }
+}
+
+/// `scheme://user:secret@host/…` → `scheme://user:***@host/…`, for logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "<unparseable url>".into();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let config = from(&[]).unwrap();
+        assert_eq!(
+            config.database_url,
+            "postgres://postgres@127.0.0.1:5432/kitchen"
+        );
+        assert_eq!(config.amqp_url, "amqp://guest:guest@127.0.0.1:5672/%2f");
+        assert_eq!(config.listen_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.exchange, "kitchen.events");
+        assert!(config.uses_dev_jwt_secret());
+    }
+
+    #[test]
+    fn malformed_values_name_their_variable() {
+        for (name, value) in [
+            ("LISTEN_ADDR", "nope"),
+            ("DATABASE_URL", "mysql://x"),
+            ("AMQP_URL", "http://x"),
+            ("JWT_SECRET", "short"),
+            ("EVENT_RETENTION_DAYS", "3"),
+            ("LOG_FORMAT", "xml"),
+            ("DATABASE_MAX_CONNECTIONS", "0"),
+        ] {
+            let error = from(&[(name, value)]).unwrap_err();
+            assert_eq!(error.variable, name);
+            assert!(error.to_string().starts_with(&format!("invalid {name}: ")));
+            assert!(!error.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let config = from(&[
+            ("DATABASE_URL", "postgres://app:hunter2@db/kitchen"),
+            ("JWT_SECRET", "a-very-long-secret-value-that-is-secret"),
+        ])
+        .unwrap();
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("a-very-long-secret"),
+            "{shown}"
+        );
+        assert!(!shown.contains("guest:guest"), "{shown}");
+    }
+}

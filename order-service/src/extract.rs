@@ -1,0 +1,104 @@
+//! Extractors that turn axum's own rejections into the API's JSON errors.
+
+use axum::{
+    extract::{FromRequest, FromRequestParts, Request, rejection::JsonRejection},
+    http::{StatusCode, request::Parts},
+    response::{IntoResponse, Response},
+};
+use serde::de::DeserializeOwned;
+use shared_types::ErrorBody;
+
+use crate::error::ApiError;
+
+/// `axum::Json`, but a bad body answers 400 (syntax, type, missing field), 413 (too large) or
+/// 415 (not JSON) in the API's error format.
+pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> Response {
+    let (status, detail) = match &rejection {
+        JsonRejection::MissingJsonContentType(_) => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Expected a body with Content-Type: application/json.".to_owned(),
+        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The request body is larger than 64 KiB.".to_owned(),
+        ),
+        JsonRejection::JsonSyntaxError(_) => (
+            StatusCode::BAD_REQUEST,
+            format!("The body is not valid JSON: {}", inner_text(&rejection)),
+        ),
+        _ => (
+            StatusCode::BAD_REQUEST,
+            format!("Invalid request body: {}", inner_text(&rejection)),
+        ),
+    };
+    (status, axum::Json(ErrorBody::new(detail))).into_response()
+}
+
+/// The serde message without axum's generic prefix.
+fn inner_text(rejection: &JsonRejection) -> String {
+    let text = rejection.body_text();
+    match text.split_once(": ") {
+        Some((prefix, rest)) if prefix.starts_with("Failed to") => rest.to_owned(),
+        _ => text,
+    }
+}
+
+/// A path parameter that does not parse (a non-UUID order id, say) cannot name an existing
+/// resource, so it answers 404 rather than leaking routing details.
+pub struct PathParam<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for PathParam<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| PathParam(value))
+            .map_err(|_| ApiError::not_found("Resource"))
+    }
+}
+
+/// `axum::extract::Query` with a 400 in the API's format.
+pub struct Query<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Query<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Query(value))
+            .map_err(|rejection| {
+                let text = rejection.body_text();
+                let text = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                ApiError::bad_request(format!("Invalid query string: {text}."))
+            })
+    }
+}

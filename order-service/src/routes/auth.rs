@@ -1,0 +1,106 @@
+use axum::{extract::State, http::StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{
+    auth::tokens::TokenKind,
+    domain::accounts::{self, NAME_MAX_CHARS},
+    error::{ApiError, ApiResult, FieldErrors},
+    extract::Json,
+    state::AppState,
+    storage::{self, users::NewUser},
+};
+
+#[derive(Deserialize)]
+pub struct Register {
+    email: String,
+    password: String,
+    first_name: String,
+    last_name: String,
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    Json(body): Json<Register>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    let email = body.email.trim();
+    let mut errors = FieldErrors::default();
+    accounts::validate_email(email, &mut errors);
+    accounts::validate_password(&body.password, &mut errors);
+    errors.max_chars(&body.first_name, NAME_MAX_CHARS, "first_name");
+    errors.max_chars(&body.last_name, NAME_MAX_CHARS, "last_name");
+    errors.into_result()?;
+
+    let hash = state.passwords.hash(body.password).await?;
+    let user = storage::users::insert(
+        &state.db,
+        NewUser {
+            email,
+            password_hash: &hash,
+            first_name: &body.first_name,
+            last_name: &body.last_name,
+        },
+    )
+    .await?
+    .ok_or_else(|| ApiError::conflict("A user with this email already exists."))?;
+    let access = state.tokens.issue(user.id, TokenKind::Access)?;
+    let refresh = state.tokens.issue(user.id, TokenKind::Refresh)?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({
+            "user": {"id": user.id, "email": user.email, "first_name": user.first_name, "last_name": user.last_name},
+            "access": access,
+            "refresh": refresh,
+        })),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct Login {
+    email: String,
+    password: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    Json(body): Json<Login>,
+) -> ApiResult<axum::Json<Value>> {
+    let credentials = storage::users::find_credentials(&state.db, body.email.trim()).await?;
+    let (user_id, hash) = match credentials {
+        Some((id, hash)) => (Some(id), Some(hash)),
+        None => (None, None),
+    };
+    // Verifies against a dummy hash when the email is unknown: same time, same answer.
+    let valid = state.passwords.verify(body.password, hash).await?;
+    match user_id {
+        Some(user_id) if valid => Ok(axum::Json(json!({
+            "access": state.tokens.issue(user_id, TokenKind::Access)?,
+            "refresh": state.tokens.issue(user_id, TokenKind::Refresh)?,
+        }))),
+        _ => Err(ApiError::Unauthorized(
+            "No active account found with the given credentials.".into(),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Refresh {
+    refresh: String,
+}
+
+pub async fn refresh(
+    State(state): State<AppState>,
+    Json(body): Json<Refresh>,
+) -> ApiResult<axum::Json<Value>> {
+    let invalid = || ApiError::Unauthorized("The refresh token is invalid or expired.".into());
+    let user_id = state
+        .tokens
+        .verify(&body.refresh, TokenKind::Refresh)
+        .map_err(|_| invalid())?;
+    if !storage::users::exists(&state.db, user_id).await? {
+        return Err(invalid());
+    }
+    Ok(axum::Json(
+        json!({"access": state.tokens.issue(user_id, TokenKind::Access)?}),
+    ))
+}

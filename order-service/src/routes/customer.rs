@@ -1,0 +1,92 @@
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde_json::{Value, json};
+use shared_types::Slug;
+use uuid::Uuid;
+
+use crate::{
+    domain::orders::{self, ConfirmRequest},
+    error::{ApiError, ApiResult},
+    extract::{Json, PathParam},
+    state::AppState,
+    storage::{self, orders::Confirmed},
+};
+
+pub async fn menu(
+    State(state): State<AppState>,
+    PathParam(slug): PathParam<String>,
+) -> ApiResult<axum::Json<Value>> {
+    storage::menu::public_menu(&state.db, &slug)
+        .await?
+        .map(axum::Json)
+        .ok_or_else(|| ApiError::not_found("Restaurant"))
+}
+
+/// Confirms an order. Prices come from the menu. With an `Idempotency-Key`, a retry returns the
+/// first order (200) instead of creating another.
+pub async fn confirm(
+    State(state): State<AppState>,
+    PathParam(slug): PathParam<String>,
+    headers: HeaderMap,
+    Json(body): Json<ConfirmRequest>,
+) -> ApiResult<Response> {
+    let slug = Slug::parse(&slug).map_err(|_| ApiError::not_found("Restaurant"))?;
+    let restaurant_id = storage::restaurants::id_by_slug(&state.db, slug.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found("Restaurant"))?;
+    let key = headers
+        .get("idempotency-key")
+        .map(|value| orders::parse_idempotency_key(value.as_bytes()))
+        .transpose()?;
+    body.validate()?;
+    let menu =
+        storage::menu::orderable_items(&state.db, restaurant_id, &body.menu_item_ids()).await?;
+    let (lines, total) = orders::price(&body, &menu)?;
+    let request = serde_json::to_value(&body).map_err(anyhow::Error::from)?;
+    let outcome = storage::orders::confirm(
+        &state.db,
+        storage::orders::NewOrder {
+            restaurant_id,
+            slug: &slug,
+            table_identifier: body.table(),
+            raw_input: &body.raw_input,
+            language: body.language(),
+            total_price: total,
+            lines: &lines,
+            idempotency: key.as_deref().map(|k| (k, &request)),
+            trace_context: &json!({}),
+        },
+    )
+    .await?;
+    match outcome {
+        Confirmed::Created(order) => Ok((StatusCode::CREATED, axum::Json(order)).into_response()),
+        Confirmed::Existing {
+            order_id,
+            same_request: true,
+        } => {
+            let order = storage::orders::find(&state.db, order_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("Order"))?;
+            Ok((StatusCode::OK, axum::Json(order)).into_response())
+        }
+        Confirmed::Existing {
+            same_request: false,
+            ..
+        } => Err(ApiError::conflict(
+            "This Idempotency-Key was already used with a different request.",
+        )),
+    }
+}
+
+pub async fn status(
+    State(state): State<AppState>,
+    PathParam((slug, order_id)): PathParam<(String, Uuid)>,
+) -> ApiResult<impl IntoResponse> {
+    storage::orders::find_at_restaurant(&state.db, &slug, order_id)
+        .await?
+        .map(axum::Json)
+        .ok_or_else(|| ApiError::not_found("Order"))
+}

@@ -1,0 +1,152 @@
+use std::str::FromStr;
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, header},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shared_types::{Order, OrderStatus};
+use uuid::Uuid;
+
+use super::Access;
+use crate::{
+    auth::AuthUser,
+    domain::roles::Staff,
+    error::{ApiError, ApiResult},
+    extract::{Json, PathParam, Query},
+    state::AppState,
+    storage::{self, events::Page},
+};
+
+#[derive(Deserialize)]
+pub struct StatusChange {
+    status: String,
+}
+
+/// Moves an order to a new status: one conditional UPDATE, so of two concurrent moves from the
+/// same state exactly one wins; the other gets 400 (no longer allowed) or 409 (changed).
+pub async fn update_status(
+    State(state): State<AppState>,
+    user: AuthUser,
+    PathParam(order_id): PathParam<Uuid>,
+    headers: HeaderMap,
+    Json(body): Json<StatusChange>,
+) -> ApiResult<axum::Json<Order>> {
+    let current = storage::orders::state_for_staff(&state.db, order_id, user.user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Order"))?;
+    let to = OrderStatus::from_str(&body.status).map_err(|_| {
+        ApiError::field(
+            "status",
+            format!(
+                "'{}' is not a status; expected one of {}",
+                body.status,
+                OrderStatus::ALL.map(|s| s.as_str()).join(", ")
+            ),
+        )
+    })?;
+    let expected_version = if_match_version(&headers)?;
+    if expected_version.is_some_and(|expected| expected != current.version) {
+        return Err(stale_version(current.version));
+    }
+    current
+        .status
+        .check_move(to)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if let Some(order) = storage::orders::transition(&state.db, &current, to, &json!({})).await? {
+        return Ok(axum::Json(order));
+    }
+    // Someone else changed the order between our read and our UPDATE.
+    let now = storage::orders::state_for_staff(&state.db, order_id, user.user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Order"))?;
+    if expected_version.is_some() {
+        return Err(stale_version(now.version));
+    }
+    now.status
+        .check_move(to)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Err(ApiError::conflict(format!(
+        "The order changed while this request was handled (now '{}', version {}); retry if still intended.",
+        now.status, now.version
+    )))
+}
+
+fn stale_version(current: i32) -> ApiError {
+    ApiError::conflict(format!(
+        "The order is no longer at the version given in If-Match (it is at version {current})."
+    ))
+}
+
+/// `If-Match: 3` or `If-Match: "3"`; `*` matches any version.
+fn if_match_version(headers: &HeaderMap) -> ApiResult<Option<i32>> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let unquoted = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text);
+    unquoted
+        .parse::<i32>()
+        .ok()
+        .filter(|v| *v >= 1)
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::bad_request("If-Match must be an order version, such as 3 or \"3\".")
+        })
+}
+
+/// The kitchen list: every active order, oldest first, with the `seq` it is current as of.
+pub async fn active_orders(
+    State(state): State<AppState>,
+    access: Access<Staff>,
+) -> ApiResult<axum::Json<Value>> {
+    let (seq, orders) = storage::orders::active(&state.db, access.restaurant_id).await?;
+    Ok(axum::Json(json!({"seq": seq, "orders": orders})))
+}
+
+#[derive(Deserialize)]
+pub struct EventsQuery {
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+pub const EVENTS_DEFAULT_LIMIT: i64 = 500;
+pub const EVENTS_MAX_LIMIT: i64 = 1000;
+
+pub async fn events(
+    State(state): State<AppState>,
+    access: Access<Staff>,
+    Query(query): Query<EventsQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    let after = query.after.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::field("after", "must be 0 or more"));
+    }
+    let limit = query.limit.unwrap_or(EVENTS_DEFAULT_LIMIT);
+    if !(1..=EVENTS_MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::field(
+            "limit",
+            format!("must be between 1 and {EVENTS_MAX_LIMIT}"),
+        ));
+    }
+    match storage::events::page(&state.db, access.restaurant_id, after, limit).await? {
+        Page::Events { events, last_seq } => {
+            Ok(axum::Json(json!({"events": events, "last_seq": last_seq})))
+        }
+        Page::Gone { oldest_kept } => Err(ApiError::Gone(match oldest_kept {
+            Some(oldest) => format!(
+                "Events after seq {after} are no longer kept (the oldest kept is {oldest}); reload the kitchen list."
+            ),
+            None => {
+                format!("Events after seq {after} are no longer kept; reload the kitchen list.")
+            }
+        })),
+    }
+}

@@ -1,0 +1,144 @@
+//! Builds the service from its configuration: database (created and migrated if missing),
+//! listener, router and background tasks.
+
+use std::{future::Future, str::FromStr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use sqlx::{
+    ConnectOptions, Connection, PgPool,
+    postgres::{PgConnectOptions, PgConnection, PgPoolOptions},
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    auth::{password::PasswordHasher, tokens::TokenKeys},
+    config::Config,
+    routes,
+    state::AppState,
+    storage,
+};
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    config: Config,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = connect_database(&config).await?;
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
+        let hashing_threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let state = AppState {
+            db,
+            tokens: Arc::new(TokenKeys::new(&config.jwt_secret)),
+            passwords: PasswordHasher::new(hashing_threads),
+        };
+        Ok(Self {
+            listener,
+            state,
+            config,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn db(&self) -> &PgPool {
+        &self.state.db
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, finishes in-flight requests and
+    /// stops the background tasks.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let stop = CancellationToken::new();
+        let pruner = tokio::spawn(storage::events::run_pruner(
+            self.state.db.clone(),
+            self.config.event_retention,
+            stop.clone(),
+        ));
+        let router = routes::router(self.state.clone());
+        let local = self.listener.local_addr()?;
+        tracing::info!(%local, "order-service listening");
+        let served = axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        stop.cancel();
+        let _ = pruner.await;
+        self.state.db.close().await;
+        served.context("server failed")
+    }
+}
+
+/// Connects to `DATABASE_URL`, creating the database if it does not exist yet, and applies the
+/// migrations. Retries for a while, so the service may start before PostgreSQL is ready.
+pub async fn connect_database(config: &Config) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::from_str(&config.database_url)
+        .context("invalid DATABASE_URL")?
+        .log_statements(tracing::log::LevelFilter::Debug)
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+    let mut delay = Duration::from_millis(250);
+    let mut attempt = 1;
+    loop {
+        match create_database_if_missing(&options).await {
+            Ok(()) => break,
+            Err(error) if attempt < 10 => {
+                tracing::warn!(
+                    attempt,
+                    error = format!("{error:#}"),
+                    "database not reachable yet; retrying"
+                );
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+                attempt += 1;
+            }
+            Err(error) => return Err(error.context("database not reachable")),
+        }
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(config.database_max_connections)
+        .min_connections(1)
+        // Short: a request waiting this long for a connection answers 503 instead of hanging.
+        .acquire_timeout(Duration::from_secs(3))
+        .connect_with(options)
+        .await
+        .context("cannot connect to the database")?;
+    sqlx::migrate!("../migrations")
+        .run(&pool)
+        .await
+        .context("cannot apply migrations")?;
+    Ok(pool)
+}
+
+async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
+    let database = options.get_database().unwrap_or("postgres").to_owned();
+    match PgConnection::connect_with(options).await {
+        Ok(connection) => {
+            let _ = connection.close().await;
+            return Ok(());
+        }
+        // 3D000: invalid_catalog_name, the database does not exist.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {}
+        Err(e) => return Err(e.into()),
+    }
+    let mut admin = PgConnection::connect_with(&options.clone().database("postgres")).await?;
+    let statement = format!("CREATE DATABASE \"{}\"", database.replace('"', "\"\""));
+    match sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+        .execute(&mut admin)
+        .await
+    {
+        Ok(_) => tracing::info!(database, "created database"),
+        // 42P04: duplicate_database, another instance created it first.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+        Err(e) => return Err(e.into()),
+    }
+    let _ = admin.close().await;
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! The outbox, which is also each restaurant's event log.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use shared_types::OrderEvent;
+use sqlx::{PgConnection, PgPool, types::Json};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Writes the event row; call inside the transaction that made the change.
+pub async fn insert(
+    tx: &mut PgConnection,
+    restaurant: Uuid,
+    event: &OrderEvent,
+    trace_context: &Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO order_events (event_id, restaurant_id, seq, order_id, routing_key, payload,
+                                   trace_context, occurred_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(event.event_id)
+    .bind(restaurant)
+    .bind(event.seq)
+    .bind(event.order.id)
+    .bind(event.routing_key())
+    .bind(Json(event))
+    .bind(Json(trace_context))
+    .bind(event.occurred_at)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+pub enum Page {
+    Events {
+        events: Vec<Value>,
+        last_seq: i64,
+    },
+    /// Some events after the requested `seq` were pruned.
+    Gone {
+        oldest_kept: Option<i64>,
+    },
+}
+
+/// The events with `seq > after`, oldest first, at most `limit`, and the restaurant's newest
+/// `seq`, read in one snapshot.
+pub async fn page(
+    db: &PgPool,
+    restaurant: Uuid,
+    after: i64,
+    limit: i64,
+) -> Result<Page, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let (last_seq, oldest_kept): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT r.event_seq, (SELECT min(e.seq) FROM order_events e WHERE e.restaurant_id = r.id)
+         FROM restaurants r WHERE r.id = $1",
+    )
+    .bind(restaurant)
+    .fetch_one(&mut *tx)
+    .await?;
+    if after < last_seq && oldest_kept.is_none_or(|oldest| after + 1 < oldest) {
+        tx.commit().await?;
+        return Ok(Page::Gone { oldest_kept });
+    }
+    let events: Vec<Json<Value>> = sqlx::query_scalar(
+        "SELECT payload FROM order_events WHERE restaurant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(restaurant)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Page::Events {
+        events: events.into_iter().map(|Json(v)| v).collect(),
+        last_seq,
+    })
+}
+
+/// Deletes published events older than `retention`, in batches so no statement holds locks
+/// for long. Returns how many went.
+pub async fn prune(db: &PgPool, retention: Duration) -> Result<u64, sqlx::Error> {
+    let mut total = 0;
+    loop {
+        let deleted = sqlx::query(
+            "DELETE FROM order_events WHERE position IN (
+                SELECT position FROM order_events
+                WHERE published_at IS NOT NULL AND occurred_at < now() - make_interval(secs => $1)
+                LIMIT 5000)",
+        )
+        .bind(retention.as_secs_f64())
+        .execute(db)
+        .await?
+        .rows_affected();
+        total += deleted;
+        if deleted < 5000 {
+            return Ok(total);
+        }
+    }
+}
+
+/// Prunes once an hour until `stop`.
+pub async fn run_pruner(db: PgPool, retention: Duration, stop: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        match prune(&db, retention).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "pruned old events"),
+            Err(error) => tracing::warn!(%error, "pruning events failed"),
+        }
+    }
+}

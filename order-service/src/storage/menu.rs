@@ -1,0 +1,295 @@
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
+use serde_json::Value;
+use sqlx::{FromRow, PgPool, types::Json};
+use uuid::Uuid;
+
+use crate::domain::{
+    menu::{ItemPatch, ModifierPatch, NewCategory, NewItem, VariantPatch},
+    orders::MenuEntry,
+};
+
+#[derive(Debug, FromRow)]
+pub struct Category {
+    pub id: i64,
+    pub name: String,
+    pub sort_order: i32,
+    pub is_active: bool,
+}
+
+pub async fn insert_category(
+    db: &PgPool,
+    restaurant: Uuid,
+    category: &NewCategory,
+) -> Result<Category, sqlx::Error> {
+    sqlx::query_as(
+        "INSERT INTO menu_categories (restaurant_id, name, sort_order) VALUES ($1, $2, $3)
+         RETURNING id, name, sort_order, is_active",
+    )
+    .bind(restaurant)
+    .bind(&category.name)
+    .bind(category.sort_order.unwrap_or(0))
+    .fetch_one(db)
+    .await
+}
+
+/// One item as JSON: its fields, variants and modifiers (prices as two-place strings).
+macro_rules! item_json {
+    () => {
+        "jsonb_build_object(
+            'id', i.id, 'category_id', i.category_id, 'name', i.name,
+            'description', i.description, 'image_url', i.image_url,
+            'sort_order', i.sort_order, 'is_active', i.is_active,
+            'variants', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                    'id', v.id, 'label', v.label, 'price', v.price::text, 'is_default', v.is_default)
+                ORDER BY v.position, v.id) FROM menu_variants v WHERE v.item_id = i.id), '[]'::jsonb),
+            'modifiers', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                    'id', m.id, 'name', m.name, 'price_adjustment', m.price_adjustment::text)
+                ORDER BY m.position, m.id) FROM menu_modifiers m WHERE m.item_id = i.id), '[]'::jsonb))"
+    };
+}
+
+/// Inserts an item with its variants and modifiers; `None` when the category is not one of
+/// this restaurant's.
+pub async fn insert_item(
+    db: &PgPool,
+    restaurant: Uuid,
+    item: &NewItem,
+    default_flags: &[bool],
+) -> Result<Option<Value>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let item_id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO menu_items (restaurant_id, category_id, name, description, image_url, sort_order)
+         SELECT c.restaurant_id, c.id, $3, $4, $5, $6 FROM menu_categories c
+         WHERE c.id = $2 AND c.restaurant_id = $1
+         RETURNING id",
+    )
+    .bind(restaurant)
+    .bind(item.category_id)
+    .bind(&item.name)
+    .bind(item.description.as_deref().unwrap_or(""))
+    .bind(item.image_url.as_deref())
+    .bind(item.sort_order.unwrap_or(0))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(item_id) = item_id else {
+        return Ok(None);
+    };
+    let labels: Vec<&str> = item.variants.iter().map(|v| v.label.as_str()).collect();
+    let prices: Vec<Decimal> = item.variants.iter().map(|v| v.price).collect();
+    sqlx::query(
+        "INSERT INTO menu_variants (item_id, label, price, is_default, position)
+         SELECT $1, label, price, is_default, position::int - 1
+         FROM UNNEST($2::text[], $3::numeric[], $4::bool[]) WITH ORDINALITY AS t(label, price, is_default, position)",
+    )
+    .bind(item_id)
+    .bind(&labels)
+    .bind(&prices)
+    .bind(default_flags)
+    .execute(&mut *tx)
+    .await?;
+    let modifiers = item.modifiers.as_deref().unwrap_or_default();
+    if !modifiers.is_empty() {
+        let names: Vec<&str> = modifiers.iter().map(|m| m.name.as_str()).collect();
+        let adjustments: Vec<Decimal> = modifiers.iter().map(|m| m.price_adjustment).collect();
+        sqlx::query(
+            "INSERT INTO menu_modifiers (item_id, name, price_adjustment, position)
+             SELECT $1, name, adjustment, position::int - 1
+             FROM UNNEST($2::text[], $3::numeric[]) WITH ORDINALITY AS t(name, adjustment, position)",
+        )
+        .bind(item_id)
+        .bind(&names)
+        .bind(&adjustments)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let json = item_by_id(&mut *tx, restaurant, item_id).await?;
+    tx.commit().await?;
+    Ok(json)
+}
+
+async fn item_by_id<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    restaurant: Uuid,
+    item_id: i64,
+) -> Result<Option<Value>, sqlx::Error> {
+    let json: Option<Json<Value>> = sqlx::query_scalar(concat!(
+        "SELECT ",
+        item_json!(),
+        " FROM menu_items i WHERE i.id = $1 AND i.restaurant_id = $2"
+    ))
+    .bind(item_id)
+    .bind(restaurant)
+    .fetch_optional(executor)
+    .await?;
+    Ok(json.map(|Json(v)| v))
+}
+
+/// Applies a PATCH to an item of this restaurant; `None` when there is no such item.
+pub async fn update_item(
+    db: &PgPool,
+    restaurant: Uuid,
+    item_id: i64,
+    patch: &ItemPatch,
+) -> Result<Option<Value>, sqlx::Error> {
+    let updated: Option<i64> = sqlx::query_scalar(
+        "UPDATE menu_items SET
+            name = COALESCE($3, name),
+            description = CASE WHEN $4 THEN COALESCE($5, '') ELSE description END,
+            image_url = CASE WHEN $6 THEN $7 ELSE image_url END,
+            sort_order = COALESCE($8, sort_order),
+            is_active = COALESCE($9, is_active)
+         WHERE id = $1 AND restaurant_id = $2
+         RETURNING id",
+    )
+    .bind(item_id)
+    .bind(restaurant)
+    .bind(patch.name.clone().flatten())
+    .bind(patch.description.is_some())
+    .bind(patch.description.clone().flatten())
+    .bind(patch.image_url.is_some())
+    .bind(patch.image_url.clone().flatten())
+    .bind(patch.sort_order.flatten())
+    .bind(patch.is_active.flatten())
+    .fetch_optional(db)
+    .await?;
+    match updated {
+        Some(id) => item_by_id(db, restaurant, id).await,
+        None => Ok(None),
+    }
+}
+
+#[derive(Debug, FromRow)]
+pub struct Variant {
+    pub id: i64,
+    pub label: String,
+    pub price: Decimal,
+    pub is_default: bool,
+}
+
+/// Applies a PATCH to a variant of one of this restaurant's items. Making a variant the
+/// default clears the flag on its siblings in the same transaction.
+pub async fn update_variant(
+    db: &PgPool,
+    restaurant: Uuid,
+    variant_id: i64,
+    patch: &VariantPatch,
+) -> Result<Option<Variant>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let updated: Option<(Variant, i64)> = sqlx::query_as::<_, (i64, String, Decimal, bool, i64)>(
+        "UPDATE menu_variants v SET
+            label = COALESCE($3, v.label),
+            price = COALESCE($4, v.price),
+            is_default = COALESCE($5, v.is_default)
+         FROM menu_items i
+         WHERE v.id = $1 AND i.id = v.item_id AND i.restaurant_id = $2
+         RETURNING v.id, v.label, v.price, v.is_default, v.item_id",
+    )
+    .bind(variant_id)
+    .bind(restaurant)
+    .bind(patch.label.clone().flatten())
+    .bind(patch.price.flatten())
+    .bind(patch.is_default.flatten())
+    .fetch_optional(&mut *tx)
+    .await?
+    .map(|(id, label, price, is_default, item_id)| {
+        (
+            Variant {
+                id,
+                label,
+                price,
+                is_default,
+            },
+            item_id,
+        )
+    });
+    let Some((variant, item_id)) = updated else {
+        return Ok(None);
+    };
+    if patch.is_default.flatten() == Some(true) {
+        sqlx::query("UPDATE menu_variants SET is_default = false WHERE item_id = $1 AND id <> $2 AND is_default")
+            .bind(item_id)
+            .bind(variant.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(Some(variant))
+}
+
+#[derive(Debug, FromRow)]
+pub struct Modifier {
+    pub id: i64,
+    pub name: String,
+    pub price_adjustment: Decimal,
+}
+
+pub async fn update_modifier(
+    db: &PgPool,
+    restaurant: Uuid,
+    modifier_id: i64,
+    patch: &ModifierPatch,
+) -> Result<Option<Modifier>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE menu_modifiers m SET
+            name = COALESCE($3, m.name),
+            price_adjustment = COALESCE($4, m.price_adjustment)
+         FROM menu_items i
+         WHERE m.id = $1 AND i.id = m.item_id AND i.restaurant_id = $2
+         RETURNING m.id, m.name, m.price_adjustment",
+    )
+    .bind(modifier_id)
+    .bind(restaurant)
+    .bind(patch.name.clone().flatten())
+    .bind(patch.price_adjustment.flatten())
+    .fetch_optional(db)
+    .await
+}
+
+/// The customer's menu: active categories and their active items, in `sort_order`.
+/// `None` when the slug is unknown.
+pub async fn public_menu(db: &PgPool, slug: &str) -> Result<Option<Value>, sqlx::Error> {
+    let json: Option<Json<Value>> = sqlx::query_scalar(concat!(
+        "SELECT jsonb_build_object('restaurant_name', r.name, 'categories', COALESCE((
+            SELECT jsonb_agg(jsonb_build_object(
+                'id', c.id, 'name', c.name, 'sort_order', c.sort_order,
+                'items', COALESCE((
+                    SELECT jsonb_agg(",
+        item_json!(),
+        " - 'category_id' - 'sort_order' - 'is_active' ORDER BY i.sort_order, i.id)
+                    FROM menu_items i WHERE i.category_id = c.id AND i.is_active), '[]'::jsonb)
+            ) ORDER BY c.sort_order, c.id)
+            FROM menu_categories c WHERE c.restaurant_id = r.id AND c.is_active), '[]'::jsonb))
+         FROM restaurants r WHERE r.slug = $1"
+    ))
+    .bind(slug)
+    .fetch_optional(db)
+    .await?;
+    Ok(json.map(|Json(v)| v))
+}
+
+/// The items of `ids` that are on the restaurant's active menu (item and category active).
+pub async fn orderable_items(
+    db: &PgPool,
+    restaurant: Uuid,
+    ids: &[i64],
+) -> Result<HashMap<i64, MenuEntry>, sqlx::Error> {
+    let rows: Vec<Json<MenuEntry>> = sqlx::query_scalar(
+        "SELECT jsonb_build_object('id', i.id, 'name', i.name,
+            'variants', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', v.id, 'label', v.label, 'price', v.price::text))
+                FROM menu_variants v WHERE v.item_id = i.id), '[]'::jsonb),
+            'modifiers', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', m.id, 'name', m.name, 'price_adjustment', m.price_adjustment::text))
+                FROM menu_modifiers m WHERE m.item_id = i.id), '[]'::jsonb))
+         FROM menu_items i JOIN menu_categories c ON c.id = i.category_id
+         WHERE i.restaurant_id = $1 AND i.id = ANY($2) AND i.is_active AND c.is_active",
+    )
+    .bind(restaurant)
+    .bind(ids)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|Json(entry)| (entry.id, entry))
+        .collect())
+}

@@ -1,0 +1,421 @@
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use shared_types::{EventKind, Order, OrderEvent, OrderItem, OrderItemModifier, OrderStatus, Slug};
+use sqlx::{FromRow, PgConnection, PgPool, types::Json};
+use uuid::Uuid;
+
+use super::{events, is_unique_violation, now_micros};
+use crate::domain::orders::PricedLine;
+
+/// The columns of an Order, with its lines and their modifiers aggregated as JSON, from an
+/// `orders o JOIN restaurants r` (or a CTE in the shape of `orders` named `o`).
+macro_rules! order_columns {
+    () => {
+        "o.id, r.slug AS restaurant, o.status, o.version, o.table_identifier, o.total_price,
+         o.language, o.created_at, o.updated_at,
+         COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                'id', i.id, 'menu_item_id', i.menu_item_id, 'name', i.name,
+                'variant_label', i.variant_label, 'variant_price', i.variant_price::text,
+                'quantity', i.quantity, 'special_requests', i.special_requests,
+                'modifiers', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                        'id', m.modifier_id, 'name', m.name, 'price_adjustment', m.price_adjustment::text)
+                    ORDER BY m.position) FROM order_item_modifiers m WHERE m.order_item_id = i.id), '[]'::jsonb))
+            ORDER BY i.position) FROM order_items i WHERE i.order_id = o.id), '[]'::jsonb) AS items"
+    };
+}
+
+#[derive(FromRow)]
+struct OrderRow {
+    id: Uuid,
+    restaurant: String,
+    status: String,
+    version: i32,
+    table_identifier: Option<String>,
+    total_price: Decimal,
+    language: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    items: Json<Vec<OrderItem>>,
+}
+
+impl TryFrom<OrderRow> for Order {
+    type Error = sqlx::Error;
+
+    fn try_from(row: OrderRow) -> Result<Self, Self::Error> {
+        let decode =
+            |what: &str| sqlx::Error::Decode(format!("stored order has an invalid {what}").into());
+        Ok(Order {
+            id: row.id,
+            restaurant: Slug::parse(&row.restaurant).map_err(|_| decode("restaurant slug"))?,
+            status: OrderStatus::from_str(&row.status).map_err(|_| decode("status"))?,
+            version: row.version,
+            table_identifier: row.table_identifier,
+            total_price: row.total_price,
+            language: row.language,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            items: row.items.0,
+        })
+    }
+}
+
+fn into_orders(rows: Vec<OrderRow>) -> Result<Vec<Order>, sqlx::Error> {
+    rows.into_iter().map(Order::try_from).collect()
+}
+
+pub async fn find(db: &PgPool, order_id: Uuid) -> Result<Option<Order>, sqlx::Error> {
+    let row: Option<OrderRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        order_columns!(),
+        " FROM orders o JOIN restaurants r ON r.id = o.restaurant_id WHERE o.id = $1"
+    ))
+    .bind(order_id)
+    .fetch_optional(db)
+    .await?;
+    row.map(Order::try_from).transpose()
+}
+
+/// The order, if it is one of the restaurant with this slug.
+pub async fn find_at_restaurant(
+    db: &PgPool,
+    slug: &str,
+    order_id: Uuid,
+) -> Result<Option<Order>, sqlx::Error> {
+    let row: Option<OrderRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        order_columns!(),
+        " FROM orders o JOIN restaurants r ON r.id = o.restaurant_id WHERE o.id = $1 AND r.slug = $2"
+    ))
+    .bind(order_id)
+    .bind(slug)
+    .fetch_optional(db)
+    .await?;
+    row.map(Order::try_from).transpose()
+}
+
+pub struct NewOrder<'a> {
+    pub restaurant_id: Uuid,
+    pub slug: &'a Slug,
+    pub table_identifier: Option<String>,
+    pub raw_input: &'a str,
+    pub language: String,
+    pub total_price: Decimal,
+    pub lines: &'a [PricedLine],
+    /// The `Idempotency-Key` and the request it came with.
+    pub idempotency: Option<(&'a str, &'a Value)>,
+    pub trace_context: &'a Value,
+}
+
+pub enum Confirmed {
+    Created(Box<Order>),
+    /// An order with this idempotency key exists; `same_request` tells whether it came from an
+    /// identical request.
+    Existing {
+        order_id: Uuid,
+        same_request: bool,
+    },
+}
+
+/// Writes a confirmed order, its lines and its `order.confirmed` event in one transaction.
+pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    // Locks the restaurant row until commit: serializes this restaurant's changes, so `seq` is
+    // gap-free in commit order and an idempotency key is checked without races.
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE restaurants SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
+    )
+    .bind(new.restaurant_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some((key, request)) = new.idempotency
+        && let Some(existing) = find_idempotent(&mut tx, new.restaurant_id, key, request).await?
+    {
+        tx.rollback().await?;
+        return Ok(existing);
+    }
+    let order_id = Uuid::now_v7();
+    let now = now_micros();
+    let inserted = sqlx::query(
+        "INSERT INTO orders (id, restaurant_id, table_identifier, raw_input, language, total_price,
+                             idempotency_key, idempotency_request, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+    )
+    .bind(order_id)
+    .bind(new.restaurant_id)
+    .bind(new.table_identifier.as_deref())
+    .bind(new.raw_input)
+    .bind(&new.language)
+    .bind(new.total_price)
+    .bind(new.idempotency.map(|(key, _)| key))
+    .bind(new.idempotency.map(|(_, request)| Json(request)))
+    .bind(now)
+    .execute(&mut *tx)
+    .await;
+    if let Err(error) = inserted {
+        if is_unique_violation(&error, "orders_idempotency_key") {
+            tx.rollback().await?;
+            if let Some((key, request)) = new.idempotency {
+                let mut conn = db.acquire().await?;
+                if let Some(existing) =
+                    find_idempotent(&mut conn, new.restaurant_id, key, request).await?
+                {
+                    return Ok(existing);
+                }
+            }
+        }
+        return Err(error);
+    }
+    let items = insert_lines(&mut tx, order_id, new.lines).await?;
+    let order = Order {
+        id: order_id,
+        restaurant: new.slug.clone(),
+        status: OrderStatus::Confirmed,
+        version: 1,
+        table_identifier: new.table_identifier,
+        total_price: new.total_price,
+        language: new.language,
+        created_at: now,
+        updated_at: now,
+        items,
+    };
+    let event = OrderEvent {
+        event_id: Uuid::now_v7(),
+        event: EventKind::OrderConfirmed,
+        seq,
+        occurred_at: now,
+        restaurant: new.slug.clone(),
+        order,
+    };
+    events::insert(&mut tx, new.restaurant_id, &event, new.trace_context).await?;
+    tx.commit().await?;
+    Ok(Confirmed::Created(Box::new(event.order)))
+}
+
+async fn find_idempotent(
+    conn: &mut PgConnection,
+    restaurant: Uuid,
+    key: &str,
+    request: &Value,
+) -> Result<Option<Confirmed>, sqlx::Error> {
+    let found: Option<(Uuid, bool)> = sqlx::query_as(
+        "SELECT id, idempotency_request IS NOT DISTINCT FROM $3 FROM orders
+         WHERE restaurant_id = $1 AND idempotency_key = $2",
+    )
+    .bind(restaurant)
+    .bind(key)
+    .bind(Json(request))
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(found.map(|(order_id, same_request)| Confirmed::Existing {
+        order_id,
+        same_request,
+    }))
+}
+
+/// Inserts the order's lines and their modifiers (two statements, whatever the size), and
+/// returns them as the Order shows them.
+async fn insert_lines(
+    tx: &mut PgConnection,
+    order_id: Uuid,
+    lines: &[PricedLine],
+) -> Result<Vec<OrderItem>, sqlx::Error> {
+    let positions: Vec<i32> = (0..lines.len() as i32).collect();
+    let menu_item_ids: Vec<i64> = lines.iter().map(|l| l.menu_item_id).collect();
+    let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
+    let variant_ids: Vec<i64> = lines.iter().map(|l| l.variant_id).collect();
+    let labels: Vec<&str> = lines.iter().map(|l| l.variant_label.as_str()).collect();
+    let prices: Vec<Decimal> = lines.iter().map(|l| l.variant_price).collect();
+    let quantities: Vec<i32> = lines.iter().map(|l| l.quantity).collect();
+    let requests: Vec<Option<&str>> = lines
+        .iter()
+        .map(|l| l.special_requests.as_deref())
+        .collect();
+    let mut ids: Vec<(i32, i64)> = sqlx::query_as(
+        "INSERT INTO order_items (order_id, position, menu_item_id, name, variant_id, variant_label,
+                                  variant_price, quantity, special_requests)
+         SELECT $1, * FROM UNNEST($2::int[], $3::bigint[], $4::text[], $5::bigint[], $6::text[],
+                                  $7::numeric[], $8::int[], $9::text[])
+         RETURNING position, id",
+    )
+    .bind(order_id)
+    .bind(&positions)
+    .bind(&menu_item_ids)
+    .bind(&names)
+    .bind(&variant_ids)
+    .bind(&labels)
+    .bind(&prices)
+    .bind(&quantities)
+    .bind(&requests)
+    .fetch_all(&mut *tx)
+    .await?;
+    ids.sort_unstable();
+
+    let mut line_ids = Vec::new();
+    let mut modifier_positions = Vec::new();
+    let mut modifier_ids = Vec::new();
+    let mut modifier_names = Vec::new();
+    let mut modifier_prices = Vec::new();
+    for ((_, line_id), line) in ids.iter().zip(lines) {
+        for (position, modifier) in line.modifiers.iter().enumerate() {
+            line_ids.push(*line_id);
+            modifier_positions.push(position as i32);
+            modifier_ids.push(modifier.id);
+            modifier_names.push(modifier.name.as_str());
+            modifier_prices.push(modifier.price_adjustment);
+        }
+    }
+    if !line_ids.is_empty() {
+        sqlx::query(
+            "INSERT INTO order_item_modifiers (order_item_id, position, modifier_id, name, price_adjustment)
+             SELECT * FROM UNNEST($1::bigint[], $2::int[], $3::bigint[], $4::text[], $5::numeric[])",
+        )
+        .bind(&line_ids)
+        .bind(&modifier_positions)
+        .bind(&modifier_ids)
+        .bind(&modifier_names)
+        .bind(&modifier_prices)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(ids
+        .iter()
+        .zip(lines)
+        .map(|((_, id), line)| OrderItem {
+            id: *id,
+            menu_item_id: line.menu_item_id,
+            name: line.name.clone(),
+            variant_label: line.variant_label.clone(),
+            variant_price: line.variant_price,
+            quantity: line.quantity,
+            special_requests: line.special_requests.clone(),
+            modifiers: line
+                .modifiers
+                .iter()
+                .map(|m| OrderItemModifier {
+                    id: m.id,
+                    name: m.name.clone(),
+                    price_adjustment: m.price_adjustment,
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// Where an order stands, as seen by a member of its restaurant's staff.
+#[derive(Debug, Clone)]
+pub struct OrderState {
+    pub id: Uuid,
+    pub restaurant_id: Uuid,
+    pub status: OrderStatus,
+    pub version: i32,
+}
+
+/// The order's state, only if `user` is owner or staff of its restaurant: to anyone else the
+/// order does not exist.
+pub async fn state_for_staff(
+    db: &PgPool,
+    order_id: Uuid,
+    user: Uuid,
+) -> Result<Option<OrderState>, sqlx::Error> {
+    let row: Option<(Uuid, Uuid, String, i32)> = sqlx::query_as(
+        "SELECT o.id, o.restaurant_id, o.status, o.version
+         FROM orders o JOIN restaurants r ON r.id = o.restaurant_id
+         WHERE o.id = $1 AND (r.owner_id = $2
+               OR EXISTS (SELECT 1 FROM staff s WHERE s.restaurant_id = r.id AND s.user_id = $2))",
+    )
+    .bind(order_id)
+    .bind(user)
+    .fetch_optional(db)
+    .await?;
+    row.map(|(id, restaurant_id, status, version)| {
+        let status = OrderStatus::from_str(&status)
+            .map_err(|_| sqlx::Error::Decode("stored order has an invalid status".into()))?;
+        Ok(OrderState {
+            id,
+            restaurant_id,
+            status,
+            version,
+        })
+    })
+    .transpose()
+}
+
+/// Moves the order from `from` (at `version`) to `to` and writes its `order.status_changed`
+/// event, in one transaction. `None` when the order is no longer at that status and version:
+/// someone else moved it first.
+pub async fn transition(
+    db: &PgPool,
+    from: &OrderState,
+    to: OrderStatus,
+    trace_context: &Value,
+) -> Result<Option<Order>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let now = now_micros();
+    // One conditional UPDATE: no read-modify-write race, no table lock.
+    let row: Option<OrderRow> = sqlx::query_as(concat!(
+        "WITH o AS (
+            UPDATE orders SET status = $2, version = version + 1, updated_at = $3
+            WHERE id = $1 AND status = $4 AND version = $5
+            RETURNING *)
+         SELECT ",
+        order_columns!(),
+        " FROM o JOIN restaurants r ON r.id = o.restaurant_id"
+    ))
+    .bind(from.id)
+    .bind(to.as_str())
+    .bind(now)
+    .bind(from.status.as_str())
+    .bind(from.version)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    let order = Order::try_from(row)?;
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE restaurants SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
+    )
+    .bind(from.restaurant_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let event = OrderEvent {
+        event_id: Uuid::now_v7(),
+        event: EventKind::OrderStatusChanged,
+        seq,
+        occurred_at: now,
+        restaurant: order.restaurant.clone(),
+        order,
+    };
+    events::insert(&mut tx, from.restaurant_id, &event, trace_context).await?;
+    tx.commit().await?;
+    Ok(Some(event.order))
+}
+
+/// The restaurant's orders not yet completed or cancelled, oldest first, and the restaurant's
+/// event `seq` they are current as of, read in one snapshot.
+pub async fn active(db: &PgPool, restaurant: Uuid) -> Result<(i64, Vec<Order>), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let seq: i64 = sqlx::query_scalar("SELECT event_seq FROM restaurants WHERE id = $1")
+        .bind(restaurant)
+        .fetch_one(&mut *tx)
+        .await?;
+    let rows: Vec<OrderRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        order_columns!(),
+        " FROM orders o JOIN restaurants r ON r.id = o.restaurant_id
+         WHERE o.restaurant_id = $1 AND o.status IN ('confirmed', 'preparing', 'ready')
+         ORDER BY o.created_at, o.id"
+    ))
+    .bind(restaurant)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((seq, into_orders(rows)?))
+}

@@ -1,0 +1,146 @@
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, PgPool};
+use uuid::Uuid;
+
+use super::is_unique_violation;
+use crate::domain::roles::{Role, StaffRole};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Restaurant {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Inserts a restaurant owned by `owner`; `None` when the slug is taken.
+pub async fn insert(
+    db: &PgPool,
+    name: &str,
+    slug: &str,
+    owner: Uuid,
+) -> Result<Option<Restaurant>, sqlx::Error> {
+    let result = sqlx::query_as::<_, Restaurant>(
+        "INSERT INTO restaurants (id, name, slug, owner_id) VALUES ($1, $2, $3, $4)
+         RETURNING id, name, slug, created_at",
+    )
+    .bind(Uuid::now_v7())
+    .bind(name)
+    .bind(slug)
+    .bind(owner)
+    .fetch_one(db)
+    .await;
+    match result {
+        Ok(restaurant) => Ok(Some(restaurant)),
+        Err(e) if is_unique_violation(&e, "restaurants_slug_key") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Membership {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub role: String,
+}
+
+/// The restaurants where `user` is owner or staff, oldest first.
+pub async fn list_for_user(db: &PgPool, user: Uuid) -> Result<Vec<Membership>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT r.id, r.name, r.slug, 'owner' AS role, r.created_at FROM restaurants r WHERE r.owner_id = $1
+         UNION ALL
+         SELECT r.id, r.name, r.slug, s.role, r.created_at FROM staff s JOIN restaurants r ON r.id = s.restaurant_id
+         WHERE s.user_id = $1 AND r.owner_id <> $1
+         ORDER BY created_at, id",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await
+}
+
+/// A restaurant looked up by slug, with the caller's role there (if any).
+#[derive(Debug, Clone)]
+pub struct RestaurantAccess {
+    pub restaurant_id: Uuid,
+    pub role: Option<Role>,
+}
+
+pub async fn access(
+    db: &PgPool,
+    slug: &str,
+    user: Uuid,
+) -> Result<Option<RestaurantAccess>, sqlx::Error> {
+    let row: Option<(Uuid, Option<String>)> = sqlx::query_as(
+        "SELECT r.id, CASE WHEN r.owner_id = $2 THEN 'owner' ELSE s.role END
+         FROM restaurants r LEFT JOIN staff s ON s.restaurant_id = r.id AND s.user_id = $2
+         WHERE r.slug = $1",
+    )
+    .bind(slug)
+    .bind(user)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(restaurant_id, role)| RestaurantAccess {
+        restaurant_id,
+        role: role.as_deref().and_then(Role::parse),
+    }))
+}
+
+pub async fn id_by_slug(db: &PgPool, slug: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM restaurants WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(db)
+        .await
+}
+
+pub enum AddStaff {
+    Added { user_id: Uuid, email: String },
+    NoSuchUser,
+    AlreadyStaff,
+}
+
+pub async fn add_staff(
+    db: &PgPool,
+    restaurant: Uuid,
+    email: &str,
+    role: StaffRole,
+) -> Result<AddStaff, sqlx::Error> {
+    let user: Option<(Uuid, String, bool)> = sqlx::query_as(
+        "SELECT u.id, u.email, r.owner_id = u.id FROM users u, restaurants r
+         WHERE lower(u.email) = lower($1) AND r.id = $2",
+    )
+    .bind(email)
+    .bind(restaurant)
+    .fetch_optional(db)
+    .await?;
+    let Some((user_id, email, is_owner)) = user else {
+        return Ok(AddStaff::NoSuchUser);
+    };
+    if is_owner {
+        return Ok(AddStaff::AlreadyStaff);
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO staff (restaurant_id, user_id, role) VALUES ($1, $2, $3)
+         ON CONFLICT (restaurant_id, user_id) DO NOTHING",
+    )
+    .bind(restaurant)
+    .bind(user_id)
+    .bind(role.as_str())
+    .execute(db)
+    .await?;
+    Ok(if inserted.rows_affected() == 1 {
+        AddStaff::Added { user_id, email }
+    } else {
+        AddStaff::AlreadyStaff
+    })
+}
+
+/// Removes a staff row; false when there was none.
+pub async fn remove_staff(db: &PgPool, restaurant: Uuid, user: Uuid) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM staff WHERE restaurant_id = $1 AND user_id = $2")
+        .bind(restaurant)
+        .bind(user)
+        .execute(db)
+        .await?;
+    Ok(deleted.rows_affected() == 1)
+}

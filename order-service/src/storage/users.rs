@@ -1,0 +1,58 @@
+use sqlx::{FromRow, PgPool};
+use uuid::Uuid;
+
+use super::is_unique_violation;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+}
+
+/// Inserts a user; `None` when the email (compared case-insensitively) is taken.
+pub async fn insert(db: &PgPool, user: NewUser<'_>) -> Result<Option<User>, sqlx::Error> {
+    let result = sqlx::query_as::<_, User>(
+        "INSERT INTO users (id, email, password_hash, first_name, last_name)
+         VALUES ($1, $2, $3, $4, $5)
+         RETURNING id, email, first_name, last_name",
+    )
+    .bind(Uuid::now_v7())
+    .bind(user.email)
+    .bind(user.password_hash)
+    .bind(user.first_name)
+    .bind(user.last_name)
+    .fetch_one(db)
+    .await;
+    match result {
+        Ok(user) => Ok(Some(user)),
+        Err(e) if is_unique_violation(&e, "users_email_lower_key") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The id and password hash of the user with this email, if any.
+pub async fn find_credentials(
+    db: &PgPool,
+    email: &str,
+) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, password_hash FROM users WHERE lower(email) = lower($1)")
+        .bind(email)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn exists(db: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)")
+        .bind(id)
+        .fetch_one(db)
+        .await
+}
