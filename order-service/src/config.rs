@@ -74,7 +74,9 @@ impl Config {
 
         let database_url = get("DATABASE_URL")
             .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/kitchen".into());
-        if PgConnectOptions::from_str(&database_url).is_err() {
+        let postgres_scheme =
+            database_url.starts_with("postgres://") || database_url.starts_with("postgresql://");
+        if !postgres_scheme || PgConnectOptions::from_str(&database_url).is_err() {
             return Err(err(
                 "DATABASE_URL",
                 "expected postgres://user[:password]@host[:port]/database",

@@ -90,6 +90,8 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
+        // A connection cut mid-handshake surfaces as a protocol error.
+        | sqlx::Error::Protocol(_)
         | sqlx::Error::WorkerCrashed => true,
         // Class 08: connection exception; 57P0x: the server is shutting down or restarting.
         sqlx::Error::Database(db) => db

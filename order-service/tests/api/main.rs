@@ -1,0 +1,12 @@
+//! Integration tests of order-service: the real service on a real socket, against the local
+//! PostgreSQL, one fresh database per test.
+
+mod auth;
+mod customer;
+mod errors;
+mod events;
+mod helpers;
+mod kitchen;
+mod menu;
+mod ops;
+mod restaurants;

@@ -1,0 +1,5 @@
+//! Support code for the integration tests of both services.
+
+pub mod proxy;
+
+pub use proxy::TcpProxy;
