@@ -1,1 +1,22 @@
-fn main() {}
+use kitchen_notifier::{config::Config, startup::Application};
+
+#[tokio::main]
+async fn main() {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("kitchen-notifier: {error}");
+            std::process::exit(2);
+        }
+    };
+    service_common::logging::init(config.log_format);
+    tracing::info!(?config, "starting kitchen-notifier");
+    let result = match Application::build(config).await {
+        Ok(app) => app.run_until(service_common::shutdown::signal()).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = result {
+        tracing::error!(error = format!("{error:#}"), "kitchen-notifier stopped");
+        std::process::exit(1);
+    }
+}

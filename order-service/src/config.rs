@@ -3,6 +3,8 @@
 
 use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
 
+pub use service_common::env::{ConfigError, LogFormat};
+use service_common::env::{Env, error, redact_url};
 use sqlx::postgres::PgConnectOptions;
 
 pub const DEV_JWT_SECRET: &str = "dev-only-secret-change-me-dev-only-secret-change-me";
@@ -43,26 +45,6 @@ impl fmt::Debug for Config {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-#[derive(Debug)]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub reason: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid {}: {}", self.variable, self.reason)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -70,118 +52,67 @@ impl Config {
 
     /// Reads the configuration through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
-
-        let database_url = get("DATABASE_URL")
-            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/kitchen".into());
+        let env = Env(lookup);
+        let database_url = env.string("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kitchen");
         let postgres_scheme =
             database_url.starts_with("postgres://") || database_url.starts_with("postgresql://");
         if !postgres_scheme || PgConnectOptions::from_str(&database_url).is_err() {
-            return Err(err(
+            return Err(error(
                 "DATABASE_URL",
                 "expected postgres://user[:password]@host[:port]/database",
             ));
         }
-        let amqp_url =
-            get("AMQP_URL").unwrap_or_else(|| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
-        if !(amqp_url.starts_with("amqp://") || amqp_url.starts_with("amqps://")) {
-            return Err(err(
-                "AMQP_URL",
-                "expected amqp://user:password@host:port/vhost",
-            ));
-        }
-        let listen_addr = parse_or(
-            "LISTEN_ADDR",
-            get("LISTEN_ADDR"),
-            "127.0.0.1:8080".parse().ok(),
-            "expected host:port, e.g. 127.0.0.1:8080",
-        )?;
-        let exchange = get("KITCHEN_EXCHANGE").unwrap_or_else(|| "kitchen.events".into());
-        if exchange.len() > 255 {
-            return Err(err("KITCHEN_EXCHANGE", "at most 255 bytes"));
-        }
-        let database_max_connections: u32 = parse_or(
+        let database_max_connections: u32 = env.parse(
             "DATABASE_MAX_CONNECTIONS",
-            get("DATABASE_MAX_CONNECTIONS"),
-            Some(20),
+            20,
             "expected a whole number from 1 to 1000",
         )?;
         if !(1..=1000).contains(&database_max_connections) {
-            return Err(err(
+            return Err(error(
                 "DATABASE_MAX_CONNECTIONS",
                 "expected a whole number from 1 to 1000",
             ));
         }
-        let jwt_secret = get("JWT_SECRET").unwrap_or_else(|| DEV_JWT_SECRET.into());
+        let listen_addr = env.parse(
+            "LISTEN_ADDR",
+            SocketAddr::from(([127, 0, 0, 1], 8080)),
+            "expected host:port, e.g. 127.0.0.1:8080",
+        )?;
+        let jwt_secret = env.string("JWT_SECRET", DEV_JWT_SECRET);
         if jwt_secret.len() < 32 {
-            return Err(err("JWT_SECRET", "must be at least 32 bytes long"));
+            return Err(error("JWT_SECRET", "must be at least 32 bytes long"));
         }
-        let ticket_private_key_pem = get("TICKET_PRIVATE_KEY");
-        let retention_days: u64 = parse_or(
+        let ticket_private_key_pem = env.get("TICKET_PRIVATE_KEY");
+        if let Some(pem) = &ticket_private_key_pem {
+            crate::auth::tickets::TicketSigner::from_pem(pem)
+                .map_err(|e| error("TICKET_PRIVATE_KEY", e.to_string()))?;
+        }
+        let retention_days: u64 = env.parse(
             "EVENT_RETENTION_DAYS",
-            get("EVENT_RETENTION_DAYS"),
-            Some(7),
+            7,
             "expected a whole number of days, at least 7",
         )?;
         if retention_days < 7 {
-            return Err(err(
+            return Err(error(
                 "EVENT_RETENTION_DAYS",
                 "expected a whole number of days, at least 7",
             ));
         }
-        let log_format = match get("LOG_FORMAT").as_deref() {
-            None | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(_) => return Err(err("LOG_FORMAT", "expected 'text' or 'json'")),
-        };
         Ok(Config {
             database_url,
             database_max_connections,
-            amqp_url,
+            amqp_url: env.amqp_url()?,
             listen_addr,
-            exchange,
+            exchange: env.exchange()?,
             jwt_secret,
             ticket_private_key_pem,
             event_retention: Duration::from_secs(retention_days * 24 * 3600),
-            log_format,
+            log_format: env.log_format()?,
         })
     }
 
     pub fn uses_dev_jwt_secret(&self) -> bool {
         self.jwt_secret == DEV_JWT_SECRET
-    }
-}
-
-fn err(variable: &'static str, reason: &str) -> ConfigError {
-    ConfigError {
-        variable,
-        reason: reason.to_owned(),
-    }
-}
-
-fn parse_or<T: FromStr>(
-    variable: &'static str,
-    value: Option<String>,
-    default: Option<T>,
-    reason: &str,
-) -> Result<T, ConfigError> {
-    match value {
-        Some(text) => text.trim().parse().map_err(|_| err(variable, reason)),
-        None => default.ok_or_else(|| err(variable, reason)),
-    }
-}
-
-/// `scheme://user:secret@host/…` → `scheme://user:***@host/…`, for logs.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return "<unparseable url>".into();
-    };
-    match rest.split_once('@') {
-        Some((credentials, host)) => {
-            let user = credentials.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{host}")
-        }
-        None => url.to_owned(),
     }
 }
 
@@ -221,6 +152,10 @@ mod tests {
             ("EVENT_RETENTION_DAYS", "3"),
             ("LOG_FORMAT", "xml"),
             ("DATABASE_MAX_CONNECTIONS", "0"),
+            (
+                "TICKET_PRIVATE_KEY",
+                "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----",
+            ),
         ] {
             let error = from(&[(name, value)]).unwrap_err();
             assert_eq!(error.variable, name);

@@ -18,33 +18,11 @@ async fn main() {
     }
     tracing::info!(?config, "starting order-service");
     let result = match Application::build(config).await {
-        Ok(app) => app.run_until(shutdown_signal()).await,
+        Ok(app) => app.run_until(service_common::shutdown::signal()).await,
         Err(error) => Err(error),
     };
     if let Err(error) = result {
         tracing::error!(error = format!("{error:#}"), "order-service stopped");
         std::process::exit(1);
     }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutdown requested");
 }

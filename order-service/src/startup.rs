@@ -12,8 +12,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::{password::PasswordHasher, tokens::TokenKeys},
+    auth::{password::PasswordHasher, tickets::TicketSigner, tokens::TokenKeys},
     config::Config,
+    events::relay::{self, RelaySettings},
     routes,
     state::AppState,
     storage,
@@ -23,6 +24,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     config: Config,
+    relay: RelaySettings,
 }
 
 impl Application {
@@ -32,15 +34,28 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
         let hashing_threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let tickets = match &config.ticket_private_key_pem {
+            Some(pem) => TicketSigner::from_pem(pem)?,
+            None => {
+                tracing::warn!(
+                    "TICKET_PRIVATE_KEY is not set: signing kitchen tickets with a key generated at \
+                     start. Fine for one instance; several instances need one shared key."
+                );
+                TicketSigner::generate()?
+            }
+        };
         let state = AppState {
             db,
             tokens: Arc::new(TokenKeys::new(&config.jwt_secret)),
             passwords: PasswordHasher::new(hashing_threads),
+            tickets: Arc::new(tickets),
         };
+        let relay = RelaySettings::new(&config.amqp_url, &config.exchange);
         Ok(Self {
             listener,
             state,
             config,
+            relay,
         })
     }
 
@@ -50,6 +65,11 @@ impl Application {
 
     pub fn db(&self) -> &PgPool {
         &self.state.db
+    }
+
+    /// The outbox relay's settings, for tests that tune its timings.
+    pub fn relay_settings_mut(&mut self) -> &mut RelaySettings {
+        &mut self.relay
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, finishes in-flight requests and
@@ -64,13 +84,20 @@ impl Application {
             self.config.event_retention,
             stop.clone(),
         ));
+        let relay = tokio::spawn(relay::run(
+            self.state.db.clone(),
+            self.relay.clone(),
+            stop.clone(),
+        ));
         let router = routes::router(self.state.clone());
         let local = self.listener.local_addr()?;
         tracing::info!(%local, "order-service listening");
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
+        // In-flight requests are done; let the relay finish its batch, then stop.
         stop.cancel();
+        let _ = relay.await;
         let _ = pruner.await;
         self.state.db.close().await;
         served.context("server failed")

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
-use crate::auth::{password::PasswordHasher, tokens::TokenKeys};
+use crate::auth::{password::PasswordHasher, tickets::TicketSigner, tokens::TokenKeys};
 
 /// What every handler may use. Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -10,4 +10,5 @@ pub struct AppState {
     pub db: PgPool,
     pub tokens: Arc<TokenKeys>,
     pub passwords: PasswordHasher,
+    pub tickets: Arc<TicketSigner>,
 }

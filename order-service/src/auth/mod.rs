@@ -1,6 +1,7 @@
 //! Who is calling: password hashing, JWT access/refresh tokens, and the `AuthUser` extractor.
 
 pub mod password;
+pub mod tickets;
 pub mod tokens;
 
 use axum::{extract::FromRequestParts, http::header, http::request::Parts};

@@ -3,7 +3,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 use shared_types::Slug;
 use uuid::Uuid;
 
@@ -13,6 +13,7 @@ use crate::{
     extract::{Json, PathParam},
     state::AppState,
     storage::{self, orders::Confirmed},
+    telemetry,
 };
 
 pub async fn menu(
@@ -57,7 +58,7 @@ pub async fn confirm(
             total_price: total,
             lines: &lines,
             idempotency: key.as_deref().map(|k| (k, &request)),
-            trace_context: &json!({}),
+            trace_context: &telemetry::current_trace_context(),
         },
     )
     .await?;

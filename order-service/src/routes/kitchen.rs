@@ -17,6 +17,7 @@ use crate::{
     extract::{Json, PathParam, Query},
     state::AppState,
     storage::{self, events::Page},
+    telemetry,
 };
 
 #[derive(Deserialize)]
@@ -54,7 +55,10 @@ pub async fn update_status(
         .status
         .check_move(to)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    if let Some(order) = storage::orders::transition(&state.db, &current, to, &json!({})).await? {
+    if let Some(order) =
+        storage::orders::transition(&state.db, &current, to, &telemetry::current_trace_context())
+            .await?
+    {
         return Ok(axum::Json(order));
     }
     // Someone else changed the order between our read and our UPDATE.
@@ -149,4 +153,20 @@ pub async fn events(
             }
         })),
     }
+}
+
+/// A ticket for the kitchen WebSocket of this restaurant, valid 60 seconds.
+pub async fn ws_ticket(
+    State(state): State<AppState>,
+    access: Access<Staff>,
+) -> ApiResult<axum::Json<Value>> {
+    let ticket = state.tickets.issue(access.user_id, &access.slug)?;
+    Ok(axum::Json(
+        json!({"ticket": ticket, "expires_in": shared_types::TICKET_TTL_SECS}),
+    ))
+}
+
+/// The public key that verifies tickets, for kitchen-notifiers not given one in configuration.
+pub async fn ticket_key(State(state): State<AppState>) -> axum::Json<Value> {
+    axum::Json(json!({"algorithm": "EdDSA", "public_key": state.tickets.public_key_pem()}))
 }

@@ -85,6 +85,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/kitchen/{slug}/orders/", get(kitchen::active_orders))
         .route("/api/kitchen/{slug}/events/", get(kitchen::events))
+        .route("/api/kitchen/{slug}/ws-ticket/", post(kitchen::ws_ticket))
+        .route("/api/kitchen/ticket-key/", get(kitchen::ticket_key))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(

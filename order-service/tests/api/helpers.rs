@@ -62,6 +62,8 @@ pub fn test_config(database: &str) -> Config {
     config.listen_addr = "127.0.0.1:0".parse().unwrap();
     config.jwt_secret = JWT_SECRET.into();
     config.database_max_connections = 10;
+    // An exchange of its own, so parallel tests never hear each other's events.
+    config.exchange = format!("test.kitchen.{database}");
     config
 }
 

@@ -1,0 +1,251 @@
+//! The notifier's link to RabbitMQ: one exclusive, auto-delete queue named after the instance,
+//! bound to `orders.{slug}.*` for each watched restaurant. On losing the broker it reports
+//! not-ready, reconnects with capped, jittered backoff, re-declares the queue, re-binds every
+//! watched restaurant and then tells every client to resync.
+
+use std::{
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use futures_util::StreamExt;
+use lapin::{
+    Channel, Connection, ConnectionProperties, Consumer, ExchangeKind,
+    options::{
+        BasicAckOptions, BasicConsumeOptions, BasicQosOptions, ExchangeDeclareOptions,
+        QueueBindOptions, QueueDeclareOptions,
+    },
+    types::FieldTable,
+};
+use shared_types::Slug;
+use tokio_util::sync::CancellationToken;
+
+use crate::hub::{Hub, Ingested};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    #[error("the broker is not connected")]
+    Disconnected,
+    #[error("binding failed: {0}")]
+    Failed(#[from] lapin::Error),
+}
+
+pub struct Broker {
+    amqp_url: String,
+    exchange: String,
+    queue: String,
+    connection_name: String,
+    channel: Mutex<Option<Channel>>,
+    connected: AtomicBool,
+    reconnects: AtomicU64,
+    /// Serializes bind, unbind and re-bind, so an unbind for a restaurant that just lost its
+    /// last client cannot undo the bind of one that just gained a new first client.
+    ops: tokio::sync::Mutex<()>,
+}
+
+impl Broker {
+    pub fn new(amqp_url: &str, exchange: &str, queue: &str) -> Arc<Self> {
+        Arc::new(Self {
+            amqp_url: amqp_url.to_owned(),
+            exchange: exchange.to_owned(),
+            queue: queue.to_owned(),
+            connection_name: format!("kitchen-notifier ({queue})"),
+            channel: Mutex::new(None),
+            connected: AtomicBool::new(false),
+            reconnects: AtomicU64::new(0),
+            ops: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::SeqCst)
+    }
+
+    pub fn queue(&self) -> &str {
+        &self.queue
+    }
+
+    fn channel(&self) -> Option<Channel> {
+        self.channel
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn routing_key(slug: &Slug) -> String {
+        format!("orders.{slug}.*")
+    }
+
+    async fn bind_on(&self, channel: &Channel, slug: &Slug) -> Result<(), lapin::Error> {
+        channel
+            .queue_bind(
+                self.queue.as_str().into(),
+                self.exchange.as_str().into(),
+                Self::routing_key(slug).as_str().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+    }
+
+    pub async fn bind(&self, slug: &Slug) -> Result<(), BindError> {
+        let _ops = self.ops.lock().await;
+        let channel = self.channel().ok_or(BindError::Disconnected)?;
+        self.bind_on(&channel, slug).await?;
+        tracing::debug!(%slug, "bound");
+        Ok(())
+    }
+
+    /// Unbinds `slug` if `still_unused` (run under the bind lock) agrees.
+    pub async fn unbind_if(&self, slug: &Slug, still_unused: impl FnOnce() -> bool) {
+        let _ops = self.ops.lock().await;
+        if !still_unused() {
+            return;
+        }
+        if let Some(channel) = self.channel() {
+            let result = channel
+                .queue_unbind(
+                    self.queue.as_str().into(),
+                    self.exchange.as_str().into(),
+                    Self::routing_key(slug).as_str().into(),
+                    FieldTable::default(),
+                )
+                .await;
+            match result {
+                Ok(()) => tracing::debug!(%slug, "unbound"),
+                Err(error) => tracing::warn!(%slug, %error, "unbind failed"),
+            }
+        }
+    }
+
+    async fn connect(&self) -> anyhow::Result<(Connection, Channel, Consumer)> {
+        let uri = service_common::amqp::uri(&self.amqp_url).map_err(anyhow::Error::msg)?;
+        let properties = ConnectionProperties::default()
+            .with_connection_name(self.connection_name.as_str().into());
+        let connection = Connection::connect_uri(uri, properties).await?;
+        let channel = connection.create_channel().await?;
+        channel.basic_qos(512, BasicQosOptions::default()).await?;
+        channel
+            .exchange_declare(
+                self.exchange.as_str().into(),
+                ExchangeKind::Topic,
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+        channel
+            .queue_declare(
+                self.queue.as_str().into(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    auto_delete: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+        let consumer = channel
+            .basic_consume(
+                self.queue.as_str().into(),
+                format!("{}-consumer", self.queue).as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        Ok((connection, channel, consumer))
+    }
+
+    /// Keeps the link up until `stop`, feeding every delivery to the hub.
+    pub async fn run(self: Arc<Self>, hub: Arc<Hub>, stop: CancellationToken) {
+        let mut failures = 0u32;
+        loop {
+            if stop.is_cancelled() {
+                return;
+            }
+            match self.connect().await {
+                Ok((connection, channel, consumer)) => {
+                    failures = 0;
+                    let rebound = self.rebind_all(&hub, &channel).await;
+                    if let Err(error) = rebound {
+                        tracing::warn!(%error, "re-binding failed; reconnecting");
+                        let _ = connection.close(200, "rebind failed".into()).await;
+                    } else {
+                        // Events may have passed while the link was down (no-op on the first
+                        // connection: no one is subscribed yet).
+                        hub.resync_all();
+                        tracing::info!(queue = %self.queue, "connected to the broker");
+                        self.consume(consumer, &hub, &stop).await;
+                        self.connected.store(false, Ordering::SeqCst);
+                        *self.channel.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                        if stop.is_cancelled() {
+                            let _ = connection.close(200, "shutting down".into()).await;
+                            return;
+                        }
+                        self.reconnects.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!("lost the broker connection; reconnecting");
+                    }
+                }
+                Err(error) => {
+                    failures += 1;
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        attempt = failures,
+                        "cannot connect to the broker"
+                    );
+                }
+            }
+            let wait = service_common::backoff::backoff(
+                failures,
+                Duration::from_millis(200),
+                Duration::from_secs(10),
+            );
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// Binds every watched restaurant on the new channel, then makes it the current one.
+    async fn rebind_all(&self, hub: &Hub, channel: &Channel) -> Result<(), lapin::Error> {
+        let _ops = self.ops.lock().await;
+        for slug in hub.watched() {
+            self.bind_on(channel, &slug).await?;
+            hub.mark_bound(&slug);
+        }
+        *self.channel.lock().unwrap_or_else(PoisonError::into_inner) = Some(channel.clone());
+        self.connected.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn consume(&self, mut consumer: Consumer, hub: &Arc<Hub>, stop: &CancellationToken) {
+        loop {
+            let next = tokio::select! {
+                _ = stop.cancelled() => return,
+                next = consumer.next() => next,
+            };
+            match next {
+                Some(Ok(delivery)) => {
+                    if hub.ingest(&delivery.data) == Ingested::Malformed {
+                        tracing::warn!(routing_key = %delivery.routing_key, "dropped a malformed event");
+                    }
+                    if let Err(error) = delivery.ack(BasicAckOptions::default()).await {
+                        tracing::warn!(%error, "ack failed");
+                        return;
+                    }
+                }
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "consumer failed");
+                    return;
+                }
+                None => return,
+            }
+        }
+    }
+}

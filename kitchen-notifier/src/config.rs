@@ -1,0 +1,175 @@
+//! Configuration from environment variables only; a malformed value stops the process at
+//! start with one line naming the variable.
+
+use std::{fmt, net::SocketAddr, time::Duration};
+
+pub use service_common::env::{ConfigError, LogFormat};
+use service_common::env::{Env, error, redact_url};
+
+#[derive(Clone)]
+pub struct Config {
+    pub amqp_url: String,
+    pub listen_addr: SocketAddr,
+    pub exchange: String,
+    /// Where the ticket public key is fetched when `ticket_public_key_pem` is not set.
+    pub order_service_url: String,
+    /// Ed25519 public key (SPKI PEM) that verifies kitchen tickets.
+    pub ticket_public_key_pem: Option<String>,
+    /// Names this instance's queue, `kitchen-notifier.{instance_id}`.
+    pub instance_id: String,
+    pub log_format: LogFormat,
+    pub tuning: Tuning,
+}
+
+/// Timings of the WebSocket protocol and the hub. The defaults are API.md's; tests shorten
+/// some of them.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    pub ping_interval: Duration,
+    /// A client silent for this long is closed.
+    pub idle_timeout: Duration,
+    /// Frames that may wait for one client before it counts as too slow.
+    pub client_backlog: usize,
+    /// Recent frames kept per restaurant for `?after=` replays.
+    pub replay_ring: usize,
+    /// How long an out-of-order event waits for the missing one before clients get `resync`.
+    pub gap_wait: Duration,
+    /// How long a restaurant's binding outlives its last client.
+    pub unbind_grace: Duration,
+    /// Largest frame a client may send.
+    pub max_client_frame: usize,
+    /// A write to a client that takes longer than this closes that client.
+    pub write_timeout: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            ping_interval: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(60),
+            client_backlog: 1024,
+            replay_ring: 256,
+            gap_wait: Duration::from_secs(1),
+            unbind_grace: Duration::from_secs(30),
+            max_client_frame: 4096,
+            write_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("amqp_url", &redact_url(&self.amqp_url))
+            .field("listen_addr", &self.listen_addr)
+            .field("exchange", &self.exchange)
+            .field("order_service_url", &self.order_service_url)
+            .field(
+                "ticket_public_key",
+                &self.ticket_public_key_pem.as_ref().map(|_| "<configured>"),
+            )
+            .field("instance_id", &self.instance_id)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(lookup);
+        let listen_addr = env.parse(
+            "LISTEN_ADDR",
+            SocketAddr::from(([127, 0, 0, 1], 8081)),
+            "expected host:port, e.g. 127.0.0.1:8081",
+        )?;
+        let order_service_url = env
+            .string("ORDER_SERVICE_URL", "http://127.0.0.1:8080")
+            .trim_end_matches('/')
+            .to_owned();
+        if reqwest::Url::parse(&order_service_url).is_err()
+            || !order_service_url.starts_with("http")
+        {
+            return Err(error(
+                "ORDER_SERVICE_URL",
+                "expected an http(s) URL, e.g. http://127.0.0.1:8080",
+            ));
+        }
+        let ticket_public_key_pem = env.get("TICKET_PUBLIC_KEY");
+        if let Some(pem) = &ticket_public_key_pem {
+            jsonwebtoken::DecodingKey::from_ed_pem(pem.as_bytes())
+                .map_err(|_| error("TICKET_PUBLIC_KEY", "expected an Ed25519 public key in PEM"))?;
+        }
+        let instance_id = env.get("NOTIFIER_INSTANCE_ID").unwrap_or_else(|| {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            id[..12].to_owned()
+        });
+        let valid_id = instance_id.len() <= 64
+            && instance_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        if !valid_id {
+            return Err(error(
+                "NOTIFIER_INSTANCE_ID",
+                "1 to 64 letters, digits, '-', '_' or '.'",
+            ));
+        }
+        Ok(Config {
+            amqp_url: env.amqp_url()?,
+            listen_addr,
+            exchange: env.exchange()?,
+            order_service_url,
+            ticket_public_key_pem,
+            instance_id,
+            log_format: env.log_format()?,
+            tuning: Tuning::default(),
+        })
+    }
+
+    pub fn queue_name(&self) -> String {
+        format!("kitchen-notifier.{}", self.instance_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let config = from(&[]).unwrap();
+        assert_eq!(config.listen_addr.to_string(), "127.0.0.1:8081");
+        assert_eq!(config.amqp_url, "amqp://guest:guest@127.0.0.1:5672/%2f");
+        assert_eq!(config.exchange, "kitchen.events");
+        assert_eq!(config.order_service_url, "http://127.0.0.1:8080");
+        assert!(config.queue_name().starts_with("kitchen-notifier."));
+    }
+
+    #[test]
+    fn malformed_values_name_their_variable() {
+        for (name, value) in [
+            ("LISTEN_ADDR", "x"),
+            ("AMQP_URL", "nope"),
+            ("ORDER_SERVICE_URL", "ftp:/x"),
+            ("TICKET_PUBLIC_KEY", "garbage"),
+            ("NOTIFIER_INSTANCE_ID", "a b"),
+            ("LOG_FORMAT", "yaml"),
+        ] {
+            let error = from(&[(name, value)]).unwrap_err();
+            assert_eq!(error.variable, name, "{error}");
+            assert!(!error.to_string().contains('\n'));
+        }
+    }
+}

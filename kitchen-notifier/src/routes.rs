@@ -1,0 +1,173 @@
+//! HTTP surface: the kitchen WebSocket handshake and the operational endpoints. Every refusal
+//! is JSON `{"detail": …}`, like order-service's, and happens before anything is upgraded.
+
+use std::collections::HashMap;
+
+use axum::{
+    Json, Router,
+    extract::{Path, Query, State, rejection::QueryRejection},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use fastwebsockets::upgrade::IncomingUpgrade;
+use serde_json::json;
+use shared_types::{ErrorBody, Slug};
+
+use crate::{state::AppState, tickets::TicketError, ws};
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/ws/kitchen/{slug}/", get(kitchen_socket))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(|| async { refuse(StatusCode::NOT_FOUND, "Not found.") })
+        .method_not_allowed_fallback(|| async {
+            refuse(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method not allowed on this path.",
+            )
+        })
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn refuse(status: StatusCode, detail: &str) -> Response {
+    let mut response = (status, Json(ErrorBody::new(detail))).into_response();
+    match status {
+        StatusCode::SERVICE_UNAVAILABLE => {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        StatusCode::UNAUTHORIZED => {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Ticket"));
+        }
+        _ => {}
+    }
+    response
+}
+
+/// `GET /ws/kitchen/{slug}/?ticket=…[&after=seq]`: 401 for a missing, bad or expired ticket,
+/// 403 for another restaurant's, 400 for a malformed `after` or a request that is not a
+/// WebSocket upgrade. The restaurant's binding is in place before the 101 goes out.
+async fn kitchen_socket(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    upgrade: Result<IncomingUpgrade, StatusCode>,
+) -> Response {
+    let Ok(Query(params)) = query else {
+        return refuse(StatusCode::BAD_REQUEST, "The query string is malformed.");
+    };
+    let Some(ticket) = params.get("ticket").filter(|t| !t.is_empty()) else {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "A ticket is required: ?ticket=… from POST /api/kitchen/{slug}/ws-ticket/.",
+        );
+    };
+    let claims = match state.tickets.verify(ticket).await {
+        Ok(claims) => claims,
+        Err(TicketError::Invalid) => {
+            return refuse(StatusCode::UNAUTHORIZED, &TicketError::Invalid.to_string());
+        }
+        Err(TicketError::KeyUnavailable) => {
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &TicketError::KeyUnavailable.to_string(),
+            );
+        }
+    };
+    let after = match params.get("after") {
+        None => None,
+        Some(text) => match text.parse::<i64>() {
+            Ok(seq) if seq >= 0 => Some(seq),
+            _ => {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    "after must be a whole number of 0 or more.",
+                );
+            }
+        },
+    };
+    let slug = match Slug::parse(&slug) {
+        Ok(slug) if slug.as_str() == claims.slug => slug,
+        _ => {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "This ticket is for another restaurant.",
+            );
+        }
+    };
+    let Ok(upgrade) = upgrade else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "Expected a WebSocket upgrade request.",
+        );
+    };
+    if state.shutdown.is_cancelled() {
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The notifier is shutting down.",
+        );
+    }
+    let subscription = match state.hub.subscribe(slug.clone(), after).await {
+        Ok(subscription) => subscription,
+        Err(error) => {
+            tracing::warn!(%slug, %error, "cannot subscribe");
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The event feed is unavailable; try again shortly.",
+            );
+        }
+    };
+    let (response, socket) = match upgrade.upgrade() {
+        Ok(pair) => pair,
+        Err(_) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "Expected a WebSocket upgrade request.",
+            );
+        }
+    };
+    let tuning = state.tuning.clone();
+    let shutdown = state.shutdown.child_token();
+    let metrics = state.clone();
+    state.sockets.spawn(async move {
+        let Ok(ws) = socket.await else {
+            return;
+        };
+        metrics
+            .connected_sockets
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ended = ws::serve(ws, subscription, tuning, shutdown).await;
+        metrics
+            .connected_sockets
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::debug!(%slug, ?ended, "kitchen socket closed");
+    });
+    response.into_response()
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Ready while the broker link is up and tickets can be verified.
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.broker.is_connected() && state.tickets.has_key() {
+        Json(json!({"status": "ready"})).into_response()
+    } else if !state.tickets.has_key() {
+        refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The ticket public key is not loaded yet.",
+        )
+    } else {
+        refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The broker connection is down.",
+        )
+    }
+}

@@ -1,0 +1,90 @@
+use std::{future::Future, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{
+    broker::Broker, config::Config, hub::Hub, routes, state::AppState, tickets::TicketVerifier,
+};
+
+/// How long sockets get to say goodbye on shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
+        let broker = Broker::new(&config.amqp_url, &config.exchange, &config.queue_name());
+        let hub = Hub::new(broker.clone(), config.tuning.clone());
+        let tickets = TicketVerifier::new(
+            config.ticket_public_key_pem.as_deref(),
+            &config.order_service_url,
+        )
+        .context("invalid TICKET_PUBLIC_KEY")?;
+        Ok(Self {
+            listener,
+            state: AppState {
+                hub,
+                broker,
+                tickets: Arc::new(tickets),
+                tuning: config.tuning,
+                sockets: TaskTracker::new(),
+                shutdown: CancellationToken::new(),
+                connected_sockets: Default::default(),
+            },
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown`, then closes every socket with 1001 and stops the broker link.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = self.state;
+        let background = CancellationToken::new();
+        let broker = tokio::spawn(
+            state
+                .broker
+                .clone()
+                .run(state.hub.clone(), background.clone()),
+        );
+        let key = tokio::spawn(state.tickets.clone().fetch_until_loaded(background.clone()));
+        let stop_sockets = state.shutdown.clone();
+        let sockets = state.sockets.clone();
+        tracing::info!(local = %self.listener.local_addr()?, queue = state.broker.queue(), "kitchen-notifier listening");
+        let router = routes::router(state);
+        let served = axum::serve(self.listener, router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                // axum does not see upgraded connections: close them ourselves.
+                stop_sockets.cancel();
+            })
+            .await;
+        sockets.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, sockets.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some sockets did not close in time");
+        }
+        background.cancel();
+        let _ = broker.await;
+        let _ = key.await;
+        served.context("server failed")
+    }
+}

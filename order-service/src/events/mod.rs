@@ -1,0 +1,4 @@
+//! Getting committed events out to RabbitMQ: the outbox relay and its broker connection.
+
+pub mod publisher;
+pub mod relay;

@@ -1,0 +1,141 @@
+//! A confirmed-publish channel to the `kitchen.events` topic exchange.
+
+use std::time::Duration;
+
+use lapin::{
+    BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind,
+    options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions},
+    types::{AMQPValue, FieldTable},
+};
+
+pub struct Publisher {
+    connection: Connection,
+    channel: Channel,
+    exchange: String,
+}
+
+/// One message to publish.
+pub struct Outgoing<'a> {
+    pub event_id: String,
+    pub routing_key: &'a str,
+    pub body: &'a [u8],
+    pub traceparent: Option<&'a str>,
+    pub tracestate: Option<&'a str>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("broker: {0}")]
+    Broker(#[from] lapin::Error),
+    #[error("the broker did not confirm within {0:?}")]
+    ConfirmTimeout(Duration),
+    #[error("the broker refused (nacked) a message")]
+    Nacked,
+    #[error("invalid AMQP_URL: {0}")]
+    InvalidUrl(String),
+}
+
+impl Publisher {
+    pub async fn connect(url: &str, exchange: &str, name: &str) -> Result<Self, PublishError> {
+        let uri = service_common::amqp::uri(url).map_err(PublishError::InvalidUrl)?;
+        let properties = ConnectionProperties::default().with_connection_name(name.into());
+        let connection = Connection::connect_uri(uri, properties).await?;
+        let channel = connection.create_channel().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        channel
+            .exchange_declare(
+                exchange.into(),
+                ExchangeKind::Topic,
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+        Ok(Self {
+            connection,
+            channel,
+            exchange: exchange.to_owned(),
+        })
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.connection.status().connected() && self.channel.status().connected()
+    }
+
+    /// Publishes `messages` in order, pipelined, then awaits their confirms. Returns how many of
+    /// them, from the first, the broker confirmed; an error says why the rest were not.
+    pub async fn publish_batch(
+        &self,
+        messages: &[Outgoing<'_>],
+        timeout: Duration,
+    ) -> (usize, Option<PublishError>) {
+        let mut pending = Vec::with_capacity(messages.len());
+        let mut failure = None;
+        for message in messages {
+            let mut headers = FieldTable::default();
+            if let Some(traceparent) = message.traceparent {
+                headers.insert(
+                    "traceparent".into(),
+                    AMQPValue::LongString(traceparent.into()),
+                );
+            }
+            if let Some(tracestate) = message.tracestate {
+                headers.insert(
+                    "tracestate".into(),
+                    AMQPValue::LongString(tracestate.into()),
+                );
+            }
+            let properties = BasicProperties::default()
+                .with_content_type("application/json".into())
+                .with_delivery_mode(2)
+                .with_message_id(message.event_id.as_str().into())
+                .with_headers(headers);
+            match self
+                .channel
+                .basic_publish(
+                    self.exchange.as_str().into(),
+                    message.routing_key.into(),
+                    BasicPublishOptions::default(),
+                    message.body,
+                    properties,
+                )
+                .await
+            {
+                Ok(confirm) => pending.push(confirm),
+                Err(error) => {
+                    failure = Some(PublishError::Broker(error));
+                    break;
+                }
+            }
+        }
+        let mut confirmed = 0;
+        let deadline = tokio::time::Instant::now() + timeout;
+        for confirm in pending {
+            match tokio::time::timeout_at(deadline, confirm).await {
+                Ok(Ok(confirmation)) if confirmation.is_ack() => confirmed += 1,
+                Ok(Ok(_)) => {
+                    failure.get_or_insert(PublishError::Nacked);
+                    break;
+                }
+                Ok(Err(error)) => {
+                    failure.get_or_insert(PublishError::Broker(error));
+                    break;
+                }
+                Err(_) => {
+                    failure.get_or_insert(PublishError::ConfirmTimeout(timeout));
+                    break;
+                }
+            }
+        }
+        (confirmed, failure)
+    }
+
+    pub async fn close(self) {
+        let _ = self.channel.close(200, "bye".into()).await;
+        let _ = self.connection.close(200, "bye".into()).await;
+    }
+}

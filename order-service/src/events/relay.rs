@@ -1,0 +1,234 @@
+//! The outbox relay: publishes committed event rows to RabbitMQ, in order, at least once.
+//!
+//! Every instance runs one; a PostgreSQL advisory lock makes exactly one of them active, so a
+//! restaurant's events leave in `seq` order. The active relay does all its outbox queries on
+//! the very connection that holds the lock: if that connection dies, the lock is released by
+//! the server and the relay notices at its next query, while a standby takes over within
+//! `standby_interval`. Rows are marked published only after the broker confirmed them, so a
+//! crash or a broker outage at any point leaves them to be published again (consumers drop
+//! duplicates by `event_id` or the order's `version`).
+
+use std::time::Duration;
+
+use serde_json::Value;
+use sqlx::{Connection, PgConnection, PgPool, postgres::PgListener, types::Json};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use service_common::backoff::backoff;
+
+use super::publisher::{Outgoing, Publisher};
+
+/// `pg_try_advisory_lock` key of the active relay ("kitchen1" in ASCII).
+pub const RELAY_LOCK_KEY: i64 = 0x6b69_7463_6865_6e31;
+/// The channel the `order_events` insert trigger notifies.
+pub const NOTIFY_CHANNEL: &str = "outbox_new";
+
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
+    pub amqp_url: String,
+    pub exchange: String,
+    /// Shown as the connection name in the RabbitMQ management UI.
+    pub connection_name: String,
+    pub batch_size: i64,
+    /// Safety net: NOTIFYs sent while the listener was reconnecting are lost, so poll anyway.
+    pub poll_interval: Duration,
+    /// How often a standby tries to take over.
+    pub standby_interval: Duration,
+    pub confirm_timeout: Duration,
+}
+
+impl RelaySettings {
+    pub fn new(amqp_url: &str, exchange: &str) -> Self {
+        Self {
+            amqp_url: amqp_url.to_owned(),
+            exchange: exchange.to_owned(),
+            connection_name: format!("order-service relay {}", std::process::id()),
+            batch_size: 500,
+            poll_interval: Duration::from_secs(5),
+            standby_interval: Duration::from_secs(2),
+            confirm_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+enum Ended {
+    Standby,
+    Stopped,
+}
+
+/// Runs until `stop`: as standby, or as the active relay.
+pub async fn run(db: PgPool, settings: RelaySettings, stop: CancellationToken) {
+    let mut failures = 0u32;
+    loop {
+        let wait = match lead(&db, &settings, &stop).await {
+            Ok(Ended::Stopped) => return,
+            Ok(Ended::Standby) => {
+                failures = 0;
+                settings.standby_interval
+            }
+            Err(error) => {
+                tracing::warn!(%error, "outbox relay lost its database connection");
+                failures += 1;
+                backoff(
+                    failures,
+                    Duration::from_millis(200),
+                    settings.standby_interval,
+                )
+            }
+        };
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Takes the relay lock if free and publishes until the lock's connection fails or `stop`.
+async fn lead(
+    db: &PgPool,
+    settings: &RelaySettings,
+    stop: &CancellationToken,
+) -> Result<Ended, sqlx::Error> {
+    let mut conn = PgConnection::connect_with(&db.connect_options()).await?;
+    let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(RELAY_LOCK_KEY)
+        .fetch_one(&mut conn)
+        .await?;
+    if !leader {
+        let _ = conn.close().await;
+        return Ok(Ended::Standby);
+    }
+    tracing::info!("outbox relay is active");
+    let mut listener = PgListener::connect_with(db).await?;
+    listener.listen(NOTIFY_CHANNEL).await?;
+
+    let mut publisher: Option<Publisher> = None;
+    let mut broker_failures = 0u32;
+    let mut next_connect = Instant::now();
+    loop {
+        if stop.is_cancelled() {
+            if let Some(publisher) = publisher.take() {
+                publisher.close().await;
+            }
+            // Closing the session releases the advisory lock at once, for a standby to take.
+            let _ = conn.close().await;
+            return Ok(Ended::Stopped);
+        }
+        if publisher.as_ref().is_some_and(|p| !p.is_connected()) {
+            publisher = None;
+        }
+        if publisher.is_none() && Instant::now() >= next_connect {
+            match Publisher::connect(
+                &settings.amqp_url,
+                &settings.exchange,
+                &settings.connection_name,
+            )
+            .await
+            {
+                Ok(connected) => {
+                    if broker_failures > 0 {
+                        tracing::info!("outbox relay reconnected to the broker");
+                    }
+                    broker_failures = 0;
+                    publisher = Some(connected);
+                }
+                Err(error) => {
+                    broker_failures += 1;
+                    next_connect = Instant::now()
+                        + backoff(
+                            broker_failures,
+                            Duration::from_millis(250),
+                            Duration::from_secs(10),
+                        );
+                    tracing::warn!(%error, attempt = broker_failures, "outbox relay cannot reach the broker");
+                }
+            }
+        }
+        let mut more = false;
+        if let Some(active) = &publisher {
+            match publish_pending(&mut conn, active, settings).await? {
+                Ok(published) => more = published == settings.batch_size as usize,
+                Err(error) => {
+                    tracing::warn!(%error, "publishing failed; will reconnect to the broker");
+                    publisher = None;
+                    broker_failures += 1;
+                    next_connect = Instant::now()
+                        + backoff(
+                            broker_failures,
+                            Duration::from_millis(250),
+                            Duration::from_secs(10),
+                        );
+                }
+            }
+        }
+        if more {
+            continue;
+        }
+        let wait = if publisher.is_some() {
+            settings.poll_interval
+        } else {
+            next_connect
+                .saturating_duration_since(Instant::now())
+                .min(settings.poll_interval)
+        };
+        tokio::select! {
+            _ = stop.cancelled() => {}
+            notified = listener.recv() => {
+                if let Err(error) = notified {
+                    // The listener reconnects on its next recv; don't spin meanwhile.
+                    tracing::warn!(%error, "outbox listener lost its connection");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+type Row = (i64, Uuid, String, String, Json<Value>);
+
+/// Publishes one batch of unpublished rows in outbox order and marks the confirmed ones.
+/// The outer error is the database's (the relay must step down); the inner one the broker's.
+async fn publish_pending(
+    conn: &mut PgConnection,
+    publisher: &Publisher,
+    settings: &RelaySettings,
+) -> Result<Result<usize, super::publisher::PublishError>, sqlx::Error> {
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT position, event_id, routing_key, payload::text, trace_context
+         FROM order_events WHERE published_at IS NULL ORDER BY position LIMIT $1",
+    )
+    .bind(settings.batch_size)
+    .fetch_all(&mut *conn)
+    .await?;
+    if rows.is_empty() {
+        return Ok(Ok(0));
+    }
+    let messages: Vec<Outgoing<'_>> = rows
+        .iter()
+        .map(|(_, event_id, routing_key, body, trace)| Outgoing {
+            event_id: event_id.to_string(),
+            routing_key,
+            body: body.as_bytes(),
+            traceparent: trace.0.get("traceparent").and_then(Value::as_str),
+            tracestate: trace.0.get("tracestate").and_then(Value::as_str),
+        })
+        .collect();
+    let (confirmed, failure) = publisher
+        .publish_batch(&messages, settings.confirm_timeout)
+        .await;
+    if confirmed > 0 {
+        let positions: Vec<i64> = rows[..confirmed].iter().map(|row| row.0).collect();
+        sqlx::query("UPDATE order_events SET published_at = now() WHERE position = ANY($1)")
+            .bind(&positions)
+            .execute(&mut *conn)
+            .await?;
+        tracing::debug!(published = confirmed, "published events");
+    }
+    Ok(match failure {
+        None => Ok(confirmed),
+        Some(error) => Err(error),
+    })
+}

@@ -1,0 +1,139 @@
+//! Reading configuration from environment variables. Every problem is one line that names
+//! the variable, and secrets are never echoed back.
+
+use std::{fmt, str::FromStr};
+
+#[derive(Debug)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {}: {}", self.variable, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub fn error(variable: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        reason: reason.into(),
+    }
+}
+
+/// Looks variables up through a function, so tests need not touch the process environment.
+/// An empty value counts as unset.
+pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    pub fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.is_empty())
+    }
+
+    pub fn string(&self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or_else(|| default.to_owned())
+    }
+
+    /// Parses the variable, or takes `default` when it is unset.
+    pub fn parse<T: FromStr>(
+        &self,
+        name: &'static str,
+        default: T,
+        expected: &str,
+    ) -> Result<T, ConfigError> {
+        match self.get(name) {
+            Some(text) => text.trim().parse().map_err(|_| error(name, expected)),
+            None => Ok(default),
+        }
+    }
+}
+
+pub fn process_env() -> Env<impl Fn(&str) -> Option<String>> {
+    Env(|name: &str| std::env::var(name).ok())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    /// `LOG_FORMAT`: `text` (default) or `json`.
+    pub fn log_format(&self) -> Result<LogFormat, ConfigError> {
+        match self.get("LOG_FORMAT").as_deref() {
+            None | Some("text") => Ok(LogFormat::Text),
+            Some("json") => Ok(LogFormat::Json),
+            Some(_) => Err(error("LOG_FORMAT", "expected 'text' or 'json'")),
+        }
+    }
+
+    /// `AMQP_URL`, checked to parse as an AMQP URI.
+    pub fn amqp_url(&self) -> Result<String, ConfigError> {
+        let url = self.string("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f");
+        let scheme_ok = url.starts_with("amqp://") || url.starts_with("amqps://");
+        if !scheme_ok || crate::amqp::uri(&url).is_err() {
+            return Err(error(
+                "AMQP_URL",
+                "expected amqp://user:password@host:port/vhost",
+            ));
+        }
+        Ok(url)
+    }
+
+    /// `KITCHEN_EXCHANGE`: an AMQP short string.
+    pub fn exchange(&self) -> Result<String, ConfigError> {
+        let exchange = self.string("KITCHEN_EXCHANGE", "kitchen.events");
+        if exchange.len() > 255 {
+            return Err(error("KITCHEN_EXCHANGE", "at most 255 bytes"));
+        }
+        Ok(exchange)
+    }
+}
+
+/// `scheme://user:secret@host/…` → `scheme://user:***@host/…`, for logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "<unparseable url>".into();
+    };
+    match rest.rsplit_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("amqp://guest:guest@h:5672/%2f"),
+            "amqp://guest:***@h:5672/%2f"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@h/db"),
+            "postgres://postgres:***@h/db"
+        );
+        assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
+    }
+
+    #[test]
+    fn empty_means_unset_and_bad_values_name_the_variable() {
+        let env = Env(|name: &str| match name {
+            "EMPTY" => Some(String::new()),
+            "PORT" => Some("eighty".into()),
+            _ => None,
+        });
+        assert_eq!(env.string("EMPTY", "d"), "d");
+        let err = env.parse::<u16>("PORT", 1, "expected a port").unwrap_err();
+        assert_eq!(err.to_string(), "invalid PORT: expected a port");
+    }
+}

@@ -1,0 +1,8 @@
+//! Plumbing shared by `order-service` and `kitchen-notifier`, so both behave alike at start,
+//! in their logs, on reconnects and on shutdown.
+
+pub mod amqp;
+pub mod backoff;
+pub mod env;
+pub mod logging;
+pub mod shutdown;
