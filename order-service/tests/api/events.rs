@@ -138,7 +138,9 @@ async fn events_older_than_what_is_kept_are_410() {
 #[tokio::test]
 async fn unpublished_events_are_never_pruned() {
     // No broker: nothing gets published.
-    let app = spawn_app_with(|config| config.amqp_url = "amqp://guest:guest@127.0.0.1:1/%2f".into()).await;
+    let app =
+        spawn_app_with(|config| config.amqp_url = "amqp://guest:guest@127.0.0.1:1/%2f".into())
+            .await;
     let k = kitchen(&app, "luigis").await;
     app.place_order(&k.slug, &k.menu).await;
     sqlx::query("UPDATE order_events SET occurred_at = now() - interval '30 days'")

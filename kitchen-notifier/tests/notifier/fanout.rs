@@ -1,0 +1,65 @@
+use std::time::Duration;
+
+use crate::helpers::{event, spawn_notifier, wait_until};
+
+#[tokio::test]
+async fn every_client_of_a_restaurant_hears_every_event_in_order() {
+    let notifier = spawn_notifier().await;
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(notifier.connect("luigis").await);
+    }
+    let publisher = notifier.publisher().await;
+    for seq in 1..=20 {
+        publisher.publish(&event("luigis", seq, "confirmed")).await;
+    }
+    for client in &mut clients {
+        for seq in 1..=20 {
+            assert_eq!(client.next_json().await["seq"], seq);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_restaurant_hears_nothing_of_another() {
+    let notifier = spawn_notifier().await;
+    let mut luigis = notifier.connect("luigis").await;
+    let mut marios = notifier.connect("marios").await;
+    let publisher = notifier.publisher().await;
+    publisher.publish(&event("marios", 1, "confirmed")).await;
+    publisher.publish(&event("luigis", 1, "confirmed")).await;
+    publisher.publish(&event("marios", 2, "preparing")).await;
+    let frame = luigis.next_json().await;
+    assert_eq!(frame["restaurant"], "luigis");
+    assert_eq!(marios.next_json().await["seq"], 1);
+    assert_eq!(marios.next_json().await["seq"], 2);
+    luigis.expect_silence(Duration::from_millis(300)).await;
+    // A restaurant whose name is a prefix of another's is not confused with it.
+    let mut luigi = notifier.connect("luigi").await;
+    publisher.publish(&event("luigis", 2, "preparing")).await;
+    assert_eq!(luigis.next_json().await["seq"], 2);
+    luigi.expect_silence(Duration::from_millis(300)).await;
+}
+
+#[tokio::test]
+async fn the_binding_goes_after_the_last_client_leaves() {
+    let notifier = spawn_notifier().await;
+    let client = notifier.connect("luigis").await;
+    assert_eq!(
+        notifier.state.hub.watched(),
+        vec![shared_types::Slug::parse("luigis").unwrap()]
+    );
+    drop(client);
+    wait_until("the feed to be retired", Duration::from_secs(5), || async {
+        notifier.state.hub.watched_count() == 0
+    })
+    .await;
+    // Coming back binds again.
+    let mut client = notifier.connect("luigis").await;
+    notifier
+        .publisher()
+        .await
+        .publish(&event("luigis", 7, "ready"))
+        .await;
+    assert_eq!(client.next_json().await["seq"], 7);
+}

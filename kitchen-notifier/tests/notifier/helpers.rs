@@ -1,0 +1,353 @@
+//! Starts a kitchen-notifier in-process on port 0 with an exchange of its own and a ticket key
+//! pair made here; the test itself plays the outbox relay (publishing events to the exchange)
+//! and the kitchen screens (WebSocket clients).
+
+use std::{
+    sync::LazyLock,
+    time::{Duration, Instant},
+};
+
+use ed25519_dalek::{
+    SigningKey,
+    pkcs8::{EncodePrivateKey, EncodePublicKey, spki::der::pem::LineEnding},
+};
+use futures_util::{SinkExt, StreamExt};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use kitchen_notifier::{
+    config::{Config, LogFormat, Tuning},
+    startup::Application,
+    state::AppState,
+};
+use lapin::{
+    BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind,
+    options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions},
+    types::FieldTable,
+};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
+use uuid::Uuid;
+
+pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+static LOGS: LazyLock<()> = LazyLock::new(|| {
+    if std::env::var("TEST_LOG").is_ok() {
+        service_common::logging::init(LogFormat::Text);
+    }
+});
+
+pub struct TicketKeys {
+    encoding: EncodingKey,
+    pub public_pem: String,
+}
+
+impl TicketKeys {
+    pub fn generate() -> Self {
+        let seed: [u8; 32] = [*Uuid::new_v4().as_bytes(), *Uuid::new_v4().as_bytes()]
+            .concat()
+            .try_into()
+            .unwrap();
+        let signing = SigningKey::from_bytes(&seed);
+        let private_pem = signing.to_pkcs8_pem(LineEnding::LF).unwrap();
+        Self {
+            encoding: EncodingKey::from_ed_pem(private_pem.as_bytes()).unwrap(),
+            public_pem: signing
+                .verifying_key()
+                .to_public_key_pem(LineEnding::LF)
+                .unwrap(),
+        }
+    }
+
+    /// A ticket for `slug` that expires `ttl_secs` from now (negative: already expired).
+    pub fn ticket_with_ttl(&self, slug: &str, ttl_secs: i64) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = json!({"sub": Uuid::new_v4(), "slug": slug, "aud": "kitchen-ws", "iat": now, "exp": now + ttl_secs});
+        encode(&Header::new(Algorithm::EdDSA), &claims, &self.encoding).unwrap()
+    }
+
+    pub fn ticket(&self, slug: &str) -> String {
+        self.ticket_with_ttl(slug, 60)
+    }
+}
+
+pub struct TestNotifier {
+    pub port: u16,
+    pub exchange: String,
+    pub keys: TicketKeys,
+    pub state: AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+pub fn fast_tuning() -> Tuning {
+    Tuning {
+        unbind_grace: Duration::from_millis(200),
+        gap_wait: Duration::from_millis(300),
+        ..Tuning::default()
+    }
+}
+
+pub async fn spawn_notifier() -> TestNotifier {
+    spawn_notifier_with(|_| {}).await
+}
+
+pub async fn spawn_notifier_with(adjust: impl FnOnce(&mut Config)) -> TestNotifier {
+    LazyLock::force(&LOGS);
+    let keys = TicketKeys::generate();
+    let exchange = format!("test.kitchen.{}", Uuid::new_v4().simple());
+    let mut config = Config::from_lookup(|_| None).unwrap();
+    config.listen_addr = "127.0.0.1:0".parse().unwrap();
+    config.exchange = exchange.clone();
+    config.ticket_public_key_pem = Some(keys.public_pem.clone());
+    config.tuning = fast_tuning();
+    adjust(&mut config);
+    let app = Application::build(config).await.unwrap();
+    let port = app.port();
+    let state = app.state().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let notifier = TestNotifier {
+        port,
+        exchange,
+        keys,
+        state,
+        stop: Some(stop),
+        server,
+    };
+    notifier.wait_ready().await;
+    notifier
+}
+
+impl TestNotifier {
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn socket_url(&self, slug: &str, query: &str) -> String {
+        format!("ws://127.0.0.1:{}/ws/kitchen/{slug}/{query}", self.port)
+    }
+
+    pub async fn readyz(&self) -> u16 {
+        reqwest::get(format!("{}/readyz", self.base()))
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// Polls `/readyz` until 200 (the broker link is up), for at most 20 s.
+    pub async fn wait_ready(&self) {
+        wait_until("notifier ready", Duration::from_secs(20), || async {
+            self.readyz().await == 200
+        })
+        .await;
+    }
+
+    /// A client of `slug` with a valid ticket; panics if the handshake fails.
+    pub async fn connect(&self, slug: &str) -> Client {
+        self.connect_query(slug, &format!("?ticket={}", self.keys.ticket(slug)))
+            .await
+    }
+
+    pub async fn connect_query(&self, slug: &str, query: &str) -> Client {
+        let (stream, response) = tokio_tungstenite::connect_async(self.socket_url(slug, query))
+            .await
+            .expect("handshake succeeds");
+        assert_eq!(response.status().as_u16(), 101);
+        Client { stream }
+    }
+
+    /// Attempts a handshake that must be refused; returns the status and JSON body.
+    pub async fn refused(&self, slug: &str, query: &str) -> (u16, Value) {
+        match tokio_tungstenite::connect_async(self.socket_url(slug, query)).await {
+            Ok(_) => panic!("handshake unexpectedly succeeded"),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                let status = response.status().as_u16();
+                let body = response
+                    .body()
+                    .as_ref()
+                    .and_then(|b| serde_json::from_slice(b).ok())
+                    .unwrap_or(Value::Null);
+                (status, body)
+            }
+            Err(other) => panic!("unexpected handshake error: {other}"),
+        }
+    }
+
+    pub async fn publisher(&self) -> EventPublisher {
+        EventPublisher::connect(&self.exchange).await
+    }
+
+    /// Stops the notifier as SIGTERM would, and waits for it.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let server = std::mem::replace(&mut self.server, tokio::spawn(async { Ok(()) }));
+        server.await.unwrap().unwrap();
+    }
+}
+
+impl Drop for TestNotifier {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub async fn wait_until<F, Fut>(what: &str, limit: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while !condition().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Plays order-service's relay: publishes events to the test's exchange.
+pub struct EventPublisher {
+    _connection: Connection,
+    channel: Channel,
+    exchange: String,
+}
+
+impl EventPublisher {
+    pub async fn connect(exchange: &str) -> Self {
+        let connection = Connection::connect(AMQP_URL, ConnectionProperties::default())
+            .await
+            .unwrap();
+        let channel = connection.create_channel().await.unwrap();
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .unwrap();
+        channel
+            .exchange_declare(
+                exchange.into(),
+                ExchangeKind::Topic,
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        Self {
+            _connection: connection,
+            channel,
+            exchange: exchange.to_owned(),
+        }
+    }
+
+    pub async fn publish(&self, event: &Value) {
+        let routing_key = format!(
+            "orders.{}.{}",
+            event["restaurant"].as_str().unwrap(),
+            event["order"]["status"].as_str().unwrap()
+        );
+        self.publish_raw(&routing_key, &serde_json::to_vec(event).unwrap())
+            .await;
+    }
+
+    pub async fn publish_raw(&self, routing_key: &str, body: &[u8]) {
+        let confirm = self
+            .channel
+            .basic_publish(
+                self.exchange.as_str().into(),
+                routing_key.into(),
+                BasicPublishOptions::default(),
+                body,
+                BasicProperties::default().with_content_type("application/json".into()),
+            )
+            .await
+            .unwrap();
+        assert!(confirm.await.unwrap().is_ack());
+    }
+}
+
+/// An event as order-service publishes it.
+pub fn event(slug: &str, seq: i64, status: &str) -> Value {
+    event_with_padding(slug, seq, status, 0)
+}
+
+/// An event whose order has `lines` lines with long special requests, to make big frames.
+pub fn event_with_padding(slug: &str, seq: i64, status: &str, lines: usize) -> Value {
+    let now = chrono::Utc::now();
+    let items: Vec<Value> = (0..lines.max(1))
+        .map(|i| {
+            json!({"id": i, "menu_item_id": 12, "name": "Pizza", "variant_label": "Large", "variant_price": "14.99",
+                   "quantity": 2, "special_requests": if lines > 0 { "x".repeat(500) } else { "well done".into() },
+                   "modifiers": [{"id": 3, "name": "Extra Cheese", "price_adjustment": "2.00"}]})
+        })
+        .collect();
+    json!({
+        "event_id": Uuid::new_v4(),
+        "event": if status == "confirmed" { "order.confirmed" } else { "order.status_changed" },
+        "seq": seq,
+        "occurred_at": now,
+        "restaurant": slug,
+        "order": {
+            "id": Uuid::new_v4(), "restaurant": slug, "status": status, "version": 1,
+            "table_identifier": "5", "total_price": "33.98", "language": "en",
+            "created_at": now, "updated_at": now, "items": items
+        }
+    })
+}
+
+pub struct Client {
+    pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// What a client read next.
+#[derive(Debug)]
+pub enum Received {
+    Json(Value),
+    Closed(Option<u16>),
+}
+
+impl Client {
+    /// The next text frame as JSON, or the close; pings are answered by the library. Fails the
+    /// test after 10 s of silence.
+    pub async fn next(&mut self) -> Received {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(10), self.stream.next())
+                .await
+                .expect("a frame within 10 s");
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    return Received::Json(serde_json::from_str(&text).unwrap());
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return Received::Closed(frame.map(|f| u16::from(f.code)));
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Received::Closed(None),
+            }
+        }
+    }
+
+    pub async fn next_json(&mut self) -> Value {
+        match self.next().await {
+            Received::Json(value) => value,
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+
+    /// Asserts that nothing arrives within `wait`.
+    pub async fn expect_silence(&mut self, wait: Duration) {
+        if let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout(wait, self.stream.next()).await
+        {
+            panic!("unexpected frame: {text}");
+        }
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        self.stream.send(Message::Text(text.into())).await.unwrap();
+    }
+}

@@ -1,0 +1,10 @@
+//! Tests of kitchen-notifier over real sockets: the notifier in-process, the local RabbitMQ,
+//! the test publishing events as order-service's relay would and reading them as a kitchen
+//! screen would.
+
+mod broker;
+mod fanout;
+mod handshake;
+mod helpers;
+mod protocol;
+mod sequencing;
