@@ -1,7 +1,7 @@
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, kitchen, spawn_app};
+use crate::helpers::{ApiClient, TestApp, kitchen, spawn_app};
 
 async fn count(app: &TestApp, table: &str) -> i64 {
     let sql = format!("SELECT count(*) FROM {table}");
@@ -161,7 +161,7 @@ async fn inactive_items_and_categories_cannot_be_ordered() {
     )
     .await
     .expect(200);
-    app.confirm(&k.slug, TestApp::pizza_order(&k.menu))
+    app.confirm(&k.slug, ApiClient::pizza_order(&k.menu))
         .await
         .expect_error(400);
     app.patch(
@@ -178,7 +178,7 @@ async fn inactive_items_and_categories_cannot_be_ordered() {
 async fn unknown_restaurant_is_404() {
     let app = spawn_app().await;
     let k = kitchen(&app, "luigis").await;
-    app.confirm("nowhere", TestApp::pizza_order(&k.menu))
+    app.confirm("nowhere", ApiClient::pizza_order(&k.menu))
         .await
         .expect_error(404);
     app.get(
@@ -223,7 +223,7 @@ async fn idempotent_replay_returns_the_first_order_and_creates_nothing() {
                 .json(&body),
         )
     };
-    let body = TestApp::pizza_order(&k.menu);
+    let body = ApiClient::pizza_order(&k.menu);
     let first = send("order-123", body.clone()).await.expect(201);
     let replay = send("order-123", body.clone()).await.expect(200);
     assert_eq!(replay["id"], first["id"]);
@@ -254,7 +254,7 @@ async fn idempotent_replay_returns_the_first_order_and_creates_nothing() {
         app.client
             .post(app.url(&format!("/api/order/{other_slug}/confirm/")))
             .header("Idempotency-Key", "order-123")
-            .json(&TestApp::pizza_order(&other_menu)),
+            .json(&ApiClient::pizza_order(&other_menu)),
     )
     .await
     .expect(201);
@@ -269,7 +269,7 @@ async fn idempotent_replay_returns_the_first_order_and_creates_nothing() {
 async fn concurrent_requests_with_one_key_create_one_order() {
     let app = spawn_app().await;
     let k = kitchen(&app, "luigis").await;
-    let body = TestApp::pizza_order(&k.menu);
+    let body = ApiClient::pizza_order(&k.menu);
     let replies = join_all((0..20).map(|_| {
         app.send(
             app.client

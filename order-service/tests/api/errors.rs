@@ -1,7 +1,7 @@
 use reqwest::header::CONTENT_TYPE;
 use serde_json::json;
 
-use crate::helpers::{TestApp, kitchen, spawn_app};
+use crate::helpers::{ApiClient, kitchen, spawn_app};
 
 #[tokio::test]
 async fn malformed_json_wrong_types_and_missing_fields_are_400() {
@@ -36,7 +36,7 @@ async fn non_json_content_type_is_415() {
     let app = spawn_app().await;
     let k = kitchen(&app, "luigis").await;
     let url = app.url(&format!("/api/order/{}/confirm/", k.slug));
-    let body = serde_json::to_string(&TestApp::pizza_order(&k.menu)).unwrap();
+    let body = serde_json::to_string(&ApiClient::pizza_order(&k.menu)).unwrap();
     app.send(
         app.client
             .post(&url)

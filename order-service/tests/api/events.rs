@@ -3,7 +3,7 @@ use std::collections::HashSet;
 use futures_util::future::join_all;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, kitchen, spawn_app, spawn_app_with};
+use crate::helpers::{ApiClient, kitchen, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn every_change_writes_an_event_with_the_next_seq() {
@@ -163,9 +163,9 @@ async fn seq_under_concurrent_changes_is_exactly_one_to_n() {
     // 40 confirms at each of two restaurants, all at once.
     let replies = join_all((0..80).map(|i| {
         if i % 2 == 0 {
-            app.confirm(&k.slug, TestApp::pizza_order(&k.menu))
+            app.confirm(&k.slug, ApiClient::pizza_order(&k.menu))
         } else {
-            app.confirm(&other_slug, TestApp::pizza_order(&other_menu))
+            app.confirm(&other_slug, ApiClient::pizza_order(&other_menu))
         }
     }))
     .await;

@@ -2,7 +2,7 @@ use std::time::{Duration, Instant};
 
 use test_support::TcpProxy;
 
-use crate::helpers::{TestApp, kitchen, spawn_app, spawn_app_with};
+use crate::helpers::{ApiClient, kitchen, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn health_and_readiness() {
@@ -34,7 +34,7 @@ async fn database_down_means_503_with_retry_after_and_not_ready() {
     );
     reply.expect_error(503);
     app.get("/healthz", None).await.expect(200);
-    let reply = app.confirm(&k.slug, TestApp::pizza_order(&k.menu)).await;
+    let reply = app.confirm(&k.slug, ApiClient::pizza_order(&k.menu)).await;
     assert!(reply.headers.contains_key("retry-after"), "{reply:?}");
     reply.expect_error(503);
 
