@@ -2,16 +2,12 @@
 //! pair made here; the test itself plays the outbox relay (publishing events to the exchange)
 //! and the kitchen screens (WebSocket clients).
 
-use std::{
-    sync::LazyLock,
-    time::{Duration, Instant},
-};
+use std::{sync::LazyLock, time::Duration};
 
 use ed25519_dalek::{
     SigningKey,
     pkcs8::{EncodePrivateKey, EncodePublicKey, spki::der::pem::LineEnding},
 };
-use futures_util::{SinkExt, StreamExt};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use kitchen_notifier::{
     config::{Config, LogFormat, Tuning},
@@ -24,9 +20,12 @@ use lapin::{
     types::FieldTable,
 };
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
 use uuid::Uuid;
+
+pub use test_support::{
+    wait_until,
+    ws::{Client, Received},
+};
 
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
@@ -156,7 +155,7 @@ impl TestNotifier {
             .await
             .expect("handshake succeeds");
         assert_eq!(response.status().as_u16(), 101);
-        Client { stream }
+        Client::new(stream)
     }
 
     /// Attempts a handshake that must be refused; returns the status and JSON body.
@@ -193,18 +192,6 @@ impl TestNotifier {
 impl Drop for TestNotifier {
     fn drop(&mut self) {
         self.server.abort();
-    }
-}
-
-pub async fn wait_until<F, Fut>(what: &str, limit: Duration, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -297,57 +284,4 @@ pub fn event_with_padding(slug: &str, seq: i64, status: &str, lines: usize) -> V
             "created_at": now, "updated_at": now, "items": items
         }
     })
-}
-
-pub struct Client {
-    pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-/// What a client read next.
-#[derive(Debug)]
-pub enum Received {
-    Json(Value),
-    Closed(Option<u16>),
-}
-
-impl Client {
-    /// The next text frame as JSON, or the close; pings are answered by the library. Fails the
-    /// test after 10 s of silence.
-    pub async fn next(&mut self) -> Received {
-        loop {
-            let message = tokio::time::timeout(Duration::from_secs(10), self.stream.next())
-                .await
-                .expect("a frame within 10 s");
-            match message {
-                Some(Ok(Message::Text(text))) => {
-                    return Received::Json(serde_json::from_str(&text).unwrap());
-                }
-                Some(Ok(Message::Close(frame))) => {
-                    return Received::Closed(frame.map(|f| u16::from(f.code)));
-                }
-                Some(Ok(_)) => continue,
-                Some(Err(_)) | None => return Received::Closed(None),
-            }
-        }
-    }
-
-    pub async fn next_json(&mut self) -> Value {
-        match self.next().await {
-            Received::Json(value) => value,
-            other => panic!("expected a frame, got {other:?}"),
-        }
-    }
-
-    /// Asserts that nothing arrives within `wait`.
-    pub async fn expect_silence(&mut self, wait: Duration) {
-        if let Ok(Some(Ok(Message::Text(text)))) =
-            tokio::time::timeout(wait, self.stream.next()).await
-        {
-            panic!("unexpected frame: {text}");
-        }
-    }
-
-    pub async fn send_text(&mut self, text: String) {
-        self.stream.send(Message::Text(text.into())).await.unwrap();
-    }
 }
