@@ -182,12 +182,14 @@ impl Broker {
                         tracing::info!(queue = %self.queue, "connected to the broker");
                         self.consume(consumer, &hub, &stop).await;
                         self.connected.store(false, Ordering::SeqCst);
+                        metrics::gauge!("broker_connected").set(0.0);
                         *self.channel.lock().unwrap_or_else(PoisonError::into_inner) = None;
                         if stop.is_cancelled() {
                             let _ = connection.close(200, "shutting down".into()).await;
                             return;
                         }
                         self.reconnects.fetch_add(1, Ordering::Relaxed);
+                        metrics::counter!("broker_reconnects_total", "service" => "kitchen-notifier").increment(1);
                         tracing::warn!("lost the broker connection; reconnecting");
                     }
                 }
@@ -221,6 +223,7 @@ impl Broker {
         }
         *self.channel.lock().unwrap_or_else(PoisonError::into_inner) = Some(channel.clone());
         self.connected.store(true, Ordering::SeqCst);
+        metrics::gauge!("broker_connected").set(1.0);
         Ok(())
     }
 
@@ -232,7 +235,10 @@ impl Broker {
             };
             match next {
                 Some(Ok(delivery)) => {
-                    if hub.ingest(&delivery.data) == Ingested::Malformed {
+                    let ingested = hub.ingest(&delivery.data);
+                    metrics::counter!("events_consumed_total", "outcome" => ingested.as_str())
+                        .increment(1);
+                    if ingested == Ingested::Malformed {
                         tracing::warn!(routing_key = %delivery.routing_key, "dropped a malformed event");
                     }
                     if let Err(error) = delivery.ack(BasicAckOptions::default()).await {

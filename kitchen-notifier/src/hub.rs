@@ -188,6 +188,18 @@ pub enum Ingested {
     Malformed,
 }
 
+impl Ingested {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Ingested::Sent => "sent",
+            Ingested::Duplicate => "duplicate",
+            Ingested::HeldBack => "held_back",
+            Ingested::NotWatched => "not_watched",
+            Ingested::Malformed => "malformed",
+        }
+    }
+}
+
 impl Hub {
     pub fn new(broker: Arc<Broker>, tuning: Tuning) -> Arc<Self> {
         Arc::new(Self {
@@ -211,6 +223,7 @@ impl Hub {
                 .or_insert_with(|| Arc::new(Feed::new(slug, self.tuning.client_backlog)))
                 .clone();
             lock(&feed.state).subscribers += 1;
+            metrics::gauge!("notifier_watched_restaurants").set(feeds.len() as f64);
             feed
         };
         let membership = Membership {
@@ -260,6 +273,7 @@ impl Hub {
                 });
                 if unused {
                     feeds.remove(&feed.slug);
+                    metrics::gauge!("notifier_watched_restaurants").set(feeds.len() as f64);
                 }
                 unused
             })

@@ -1,7 +1,7 @@
 //! HTTP surface: the kitchen WebSocket handshake and the operational endpoints. Every refusal
 //! is JSON `{"detail": …}`, like order-service's, and happens before anything is upgraded.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::atomic::Ordering};
 
 use axum::{
     Json, Router,
@@ -21,6 +21,10 @@ pub fn router(state: AppState) -> Router {
         .route("/ws/kitchen/{slug}/", get(kitchen_socket))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(service_common::metrics::render))
+        .route_layer(axum::middleware::from_fn(
+            service_common::metrics::track_http,
+        ))
         .fallback(|| async { refuse(StatusCode::NOT_FOUND, "Not found.") })
         .method_not_allowed_fallback(|| async {
             refuse(
@@ -54,6 +58,18 @@ fn refuse(status: StatusCode, detail: &str) -> Response {
 /// 403 for another restaurant's, 400 for a malformed `after` or a request that is not a
 /// WebSocket upgrade. The restaurant's binding is in place before the 101 goes out.
 async fn kitchen_socket(
+    state: State<AppState>,
+    slug: Path<String>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    upgrade: Result<IncomingUpgrade, StatusCode>,
+) -> Response {
+    let response = handshake(state, slug, query, upgrade).await;
+    metrics::counter!("ws_handshakes_total", "result" => response.status().as_str().to_owned())
+        .increment(1);
+    response
+}
+
+async fn handshake(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
@@ -134,18 +150,17 @@ async fn kitchen_socket(
     };
     let tuning = state.tuning.clone();
     let shutdown = state.shutdown.child_token();
-    let metrics = state.clone();
+    let open = state.connected_sockets.clone();
     state.sockets.spawn(async move {
         let Ok(ws) = socket.await else {
             return;
         };
-        metrics
-            .connected_sockets
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let now_open = open.fetch_add(1, Ordering::Relaxed) + 1;
+        metrics::gauge!("ws_connections").set(now_open as f64);
         let ended = ws::serve(ws, subscription, tuning, shutdown).await;
-        metrics
-            .connected_sockets
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        let now_open = open.fetch_sub(1, Ordering::Relaxed) - 1;
+        metrics::gauge!("ws_connections").set(now_open as f64);
+        metrics::counter!("ws_closed_total", "reason" => ended.as_str()).increment(1);
         tracing::debug!(%slug, ?ended, "kitchen socket closed");
     });
     response.into_response()

@@ -75,6 +75,19 @@ pub enum Ended {
     WriteFailed,
 }
 
+impl Ended {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ended::ClientClosed => "client_closed",
+            Ended::Shutdown => "shutdown",
+            Ended::SlowConsumer => "slow_consumer",
+            Ended::Idle => "idle",
+            Ended::TooBig => "too_big",
+            Ended::WriteFailed => "write_failed",
+        }
+    }
+}
+
 pub async fn serve(
     ws: WebSocket<Io>,
     subscription: Subscription,
@@ -152,13 +165,15 @@ async fn write_loop(
             if !send(&mut out, text(RESYNC_FRAME), timeout).await {
                 return Ended::WriteFailed;
             }
+            metrics::counter!("ws_resyncs_sent_total").increment(1);
         }
         Replay::Frames(frames) => {
-            for frame in frames {
-                if !send(&mut out, text(&frame), timeout).await {
+            for frame in &frames {
+                if !send(&mut out, text(frame), timeout).await {
                     return Ended::WriteFailed;
                 }
             }
+            metrics::counter!("ws_frames_sent_total").increment(frames.len() as u64);
         }
     }
     let mut ping = tokio::time::interval_at(
@@ -200,17 +215,21 @@ async fn write_loop(
                     if !send(&mut out, text(&frame), timeout).await {
                         return Ended::WriteFailed;
                     }
+                    metrics::counter!("ws_frames_sent_total").increment(1);
                 }
                 Ok(Outbound::Resync) => {
                     if !send(&mut out, text(RESYNC_FRAME), timeout).await {
                         return Ended::WriteFailed;
                     }
+                    metrics::counter!("ws_resyncs_sent_total").increment(1);
                 }
                 Err(RecvError::Lagged(_)) => {
                     // More than the backlog is waiting for this client: rather than slow anyone
                     // else down, tell it to resync and let it reconnect.
                     send(&mut out, text(RESYNC_FRAME), timeout).await;
                     send(&mut out, Frame::close(close::TRY_AGAIN_LATER, b"too slow"), timeout).await;
+                    metrics::counter!("ws_resyncs_sent_total").increment(1);
+                    metrics::counter!("ws_slow_consumer_closes_total").increment(1);
                     return Ended::SlowConsumer;
                 }
                 Err(RecvError::Closed) => {

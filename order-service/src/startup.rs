@@ -29,6 +29,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        service_common::metrics::install();
         let db = connect_database(&config).await?;
         let listener = TcpListener::bind(config.listen_addr)
             .await

@@ -5,4 +5,5 @@ pub mod amqp;
 pub mod backoff;
 pub mod env;
 pub mod logging;
+pub mod metrics;
 pub mod shutdown;

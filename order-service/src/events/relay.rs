@@ -101,6 +101,19 @@ async fn lead(
         return Ok(Ended::Standby);
     }
     tracing::info!("outbox relay is active");
+    metrics::gauge!("outbox_relay_active").set(1.0);
+    let result = publish_while_leader(db, settings, stop, &mut conn).await;
+    metrics::gauge!("outbox_relay_active").set(0.0);
+    let _ = tokio::time::timeout(Duration::from_secs(1), conn.close()).await;
+    result
+}
+
+async fn publish_while_leader(
+    db: &PgPool,
+    settings: &RelaySettings,
+    stop: &CancellationToken,
+    conn: &mut PgConnection,
+) -> Result<Ended, sqlx::Error> {
     let mut listener = PgListener::connect_with(db).await?;
     listener.listen(NOTIFY_CHANNEL).await?;
 
@@ -112,8 +125,11 @@ async fn lead(
             if let Some(publisher) = publisher.take() {
                 publisher.close().await;
             }
-            // Closing the session releases the advisory lock at once, for a standby to take.
-            let _ = conn.close().await;
+            // Releasing the advisory lock at once lets a standby take over without waiting.
+            let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(RELAY_LOCK_KEY)
+                .execute(&mut *conn)
+                .await;
             return Ok(Ended::Stopped);
         }
         if publisher.as_ref().is_some_and(|p| !p.is_connected()) {
@@ -130,6 +146,8 @@ async fn lead(
                 Ok(connected) => {
                     if broker_failures > 0 {
                         tracing::info!("outbox relay reconnected to the broker");
+                        metrics::counter!("broker_reconnects_total", "service" => "order-service")
+                            .increment(1);
                     }
                     broker_failures = 0;
                     publisher = Some(connected);
@@ -148,7 +166,7 @@ async fn lead(
         }
         let mut more = false;
         if let Some(active) = &publisher {
-            match publish_pending(&mut conn, active, settings).await? {
+            match publish_pending(conn, active, settings).await? {
                 Ok(published) => more = published == settings.batch_size as usize,
                 Err(error) => {
                     tracing::warn!(%error, "publishing failed; will reconnect to the broker");
@@ -166,6 +184,7 @@ async fn lead(
         if more {
             continue;
         }
+        record_backlog(conn).await?;
         let wait = if publisher.is_some() {
             settings.poll_interval
         } else {
@@ -225,10 +244,24 @@ async fn publish_pending(
             .bind(&positions)
             .execute(&mut *conn)
             .await?;
+        metrics::counter!("outbox_events_published_total").increment(confirmed as u64);
         tracing::debug!(published = confirmed, "published events");
     }
     Ok(match failure {
         None => Ok(confirmed),
         Some(error) => Err(error),
     })
+}
+
+/// Outbox backlog and the age of its oldest event, for `/metrics`.
+async fn record_backlog(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    let (backlog, oldest_age): (i64, Option<f64>) = sqlx::query_as(
+        "SELECT count(*), extract(epoch FROM now() - min(occurred_at))::float8
+         FROM order_events WHERE published_at IS NULL",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    metrics::gauge!("outbox_backlog").set(backlog as f64);
+    metrics::gauge!("outbox_oldest_unpublished_age_seconds").set(oldest_age.unwrap_or(0.0));
+    Ok(())
 }

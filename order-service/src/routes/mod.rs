@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(service_common::metrics::render))
         .route("/api/auth/register/", post(auth::register))
         .route("/api/auth/login/", post(auth::login))
         .route("/api/auth/refresh/", post(auth::refresh))
@@ -87,6 +88,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/kitchen/{slug}/events/", get(kitchen::events))
         .route("/api/kitchen/{slug}/ws-ticket/", post(kitchen::ws_ticket))
         .route("/api/kitchen/ticket-key/", get(kitchen::ticket_key))
+        // After routing, so the route template labels the request metrics.
+        .route_layer(axum::middleware::from_fn(
+            service_common::metrics::track_http,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(
