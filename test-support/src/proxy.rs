@@ -1,28 +1,36 @@
 //! A TCP proxy for fault injection: tests point a service at it instead of PostgreSQL or
-//! RabbitMQ, then cut the link (every open connection is dropped and new ones are refused)
-//! and restore it, to exercise the service's recovery for real.
+//! RabbitMQ, then cut the link (every open connection is dropped and new ones are refused),
+//! pause it (bytes are held, as on a stalled network) and restore it, to exercise the service's
+//! recovery for real.
 
 use std::{
     io,
     net::SocketAddr,
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
 };
 
 use tokio::{
-    io::copy_bidirectional,
-    net::{TcpListener, TcpStream},
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream, tcp::OwnedReadHalf, tcp::OwnedWriteHalf},
     sync::watch,
     task::JoinHandle,
 };
 
-pub struct TcpProxy {
-    addr: SocketAddr,
-    open: Arc<AtomicBool>,
+struct Shared {
+    open: AtomicBool,
+    /// Chunks that arrived while paused and are being held.
+    held: AtomicU64,
     /// Bumped on every cut; each connection ends when it changes.
     cuts: watch::Sender<u64>,
+    paused: watch::Sender<bool>,
+}
+
+pub struct TcpProxy {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
     accept_task: JoinHandle<()>,
 }
 
@@ -31,13 +39,16 @@ impl TcpProxy {
     pub async fn start(upstream: SocketAddr) -> io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let open = Arc::new(AtomicBool::new(true));
-        let (cuts, _) = watch::channel(0u64);
-        let accept_task = tokio::spawn(accept_loop(listener, upstream, open.clone(), cuts.clone()));
+        let shared = Arc::new(Shared {
+            open: AtomicBool::new(true),
+            held: AtomicU64::new(0),
+            cuts: watch::channel(0).0,
+            paused: watch::channel(false).0,
+        });
+        let accept_task = tokio::spawn(accept_loop(listener, upstream, shared.clone()));
         Ok(Self {
             addr,
-            open,
-            cuts,
+            shared,
             accept_task,
         })
     }
@@ -52,47 +63,83 @@ impl TcpProxy {
 
     /// Drops every open connection and refuses new ones until `restore`.
     pub fn cut(&self) {
-        self.open.store(false, Ordering::SeqCst);
-        self.cuts.send_modify(|n| *n += 1);
+        self.shared.open.store(false, Ordering::SeqCst);
+        self.shared.cuts.send_modify(|n| *n += 1);
     }
 
     pub fn restore(&self) {
-        self.open.store(true, Ordering::SeqCst);
+        self.shared.open.store(true, Ordering::SeqCst);
+        self.resume();
+    }
+
+    /// Holds every byte in flight, in both directions, until `resume`.
+    pub fn pause(&self) {
+        self.shared.paused.send_replace(true);
+    }
+
+    pub fn resume(&self) {
+        self.shared.paused.send_replace(false);
+        self.shared.held.store(0, Ordering::SeqCst);
+    }
+
+    /// How many chunks arrived while paused: proof that a request reached the held link.
+    pub fn held(&self) -> u64 {
+        self.shared.held.load(Ordering::SeqCst)
     }
 }
 
 impl Drop for TcpProxy {
     fn drop(&mut self) {
         self.accept_task.abort();
-        self.cuts.send_modify(|n| *n += 1);
+        self.shared.cuts.send_modify(|n| *n += 1);
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    upstream: SocketAddr,
-    open: Arc<AtomicBool>,
-    cuts: watch::Sender<u64>,
-) {
+async fn accept_loop(listener: TcpListener, upstream: SocketAddr, shared: Arc<Shared>) {
     loop {
-        let Ok((mut client, _)) = listener.accept().await else {
+        let Ok((client, _)) = listener.accept().await else {
             continue;
         };
-        if !open.load(Ordering::SeqCst) {
+        if !shared.open.load(Ordering::SeqCst) {
             drop(client);
             continue;
         }
-        let mut cut = cuts.subscribe();
+        let shared = shared.clone();
         tokio::spawn(async move {
-            let Ok(mut server) = TcpStream::connect(upstream).await else {
+            let Ok(server) = TcpStream::connect(upstream).await else {
                 return;
             };
             let _ = client.set_nodelay(true);
             let _ = server.set_nodelay(true);
+            let mut cut = shared.cuts.subscribe();
+            let (client_read, client_write) = client.into_split();
+            let (server_read, server_write) = server.into_split();
             tokio::select! {
-                _ = copy_bidirectional(&mut client, &mut server) => {}
+                _ = pump(client_read, server_write, &shared) => {}
+                _ = pump(server_read, client_write, &shared) => {}
                 _ = cut.changed() => {}
             }
         });
+    }
+}
+
+/// Copies one direction, holding each chunk while the proxy is paused.
+async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, shared: &Shared) {
+    let mut buffer = vec![0u8; 16 * 1024];
+    let mut paused = shared.paused.subscribe();
+    loop {
+        let n = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if *paused.borrow() {
+            shared.held.fetch_add(1, Ordering::SeqCst);
+            if paused.wait_for(|p| !*p).await.is_err() {
+                return;
+            }
+        }
+        if to.write_all(&buffer[..n]).await.is_err() {
+            return;
+        }
     }
 }

@@ -27,7 +27,8 @@ pub struct TestApp {
     pub config: Config,
     /// Dropped with the test: the database goes too.
     _database: TestDatabase,
-    _server: tokio::task::JoinHandle<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 pub fn test_config(database_url: &str) -> Config {
@@ -57,15 +58,35 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .expect("app builds");
     let port = app.port();
     let db = app.db().clone();
-    let server = tokio::spawn(async move {
-        let _ = app.run_until(std::future::pending()).await;
-    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
     TestApp {
         api: ApiClient::new(format!("http://127.0.0.1:{port}")),
         db,
         _database: database,
         config,
-        _server: server,
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    /// Signals shutdown without waiting for it.
+    pub fn request_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Stops the service as SIGTERM would; resolves when it has finished shutting down.
+    pub async fn shutdown(&mut self) -> anyhow::Result<()> {
+        self.request_stop();
+        match self.server.take() {
+            Some(server) => server.await?,
+            None => Ok(()),
+        }
     }
 }
 

@@ -92,3 +92,61 @@ async fn metrics_in_prometheus_text_format() {
         assert!(text.contains(metric), "{metric} missing from:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_in_flight_requests_and_loses_no_event() {
+    let proxy = TcpProxy::start("127.0.0.1:5432".parse().unwrap())
+        .await
+        .unwrap();
+    let port = proxy.port();
+    let mut app = spawn_app_with(|config| {
+        config.database_url = config.database_url.replace(":5432/", &format!(":{port}/"));
+    })
+    .await;
+    let k = kitchen(&app, "luigis").await;
+    let mut tap = test_support::amqp::ExchangeTap::bind(&app.config.exchange, "orders.#").await;
+    app.place_order(&k.slug, &k.menu).await;
+    // Once its event is out, the relay sits idle and the only database traffic is ours.
+    let first: serde_json::Value = serde_json::from_slice(&tap.next().await.data).unwrap();
+    assert_eq!(first["seq"], 1);
+
+    // Hold the database link, send an order, and wait until it is at the database.
+    proxy.pause();
+    let api = app.api.clone();
+    let body = ApiClient::pizza_order(&k.menu);
+    let slug = k.slug.clone();
+    let in_flight = tokio::spawn(async move { api.confirm(&slug, body).await });
+    test_support::wait_until(
+        "the request to reach the database",
+        Duration::from_secs(10),
+        || async { proxy.held() > 0 },
+    )
+    .await;
+    // SIGTERM now: the server stops accepting but lets the request finish.
+    app.request_stop();
+    proxy.resume();
+    let reply = in_flight.await.unwrap();
+    assert_eq!(reply.status.as_u16(), 201, "{:?}", reply.body);
+    app.shutdown().await.unwrap();
+    assert!(
+        app.client.get(app.url("/healthz")).send().await.is_err(),
+        "no longer accepting"
+    );
+
+    // A new instance on the same database publishes whatever is left, once: a marker order's
+    // event comes after every earlier event, each exactly once.
+    let config = app.config.clone();
+    let restarted = spawn_app_with(|c| *c = config.clone()).await;
+    restarted.place_order(&k.slug, &k.menu).await;
+    let mut seqs = vec![1];
+    loop {
+        let delivery = tap.next().await;
+        let event: serde_json::Value = serde_json::from_slice(&delivery.data).unwrap();
+        let seq = event["seq"].as_i64().unwrap();
+        seqs.push(seq);
+        if seq == 3 {
+            break;
+        }
+    }
+    assert_eq!(seqs, vec![1, 2, 3], "every event once, in order");
+}
