@@ -36,7 +36,10 @@ pub enum BindError {
 pub struct Broker {
     amqp_url: String,
     exchange: String,
-    queue: String,
+    /// `kitchen-notifier.<instance>.<connection>`: a fresh name per connection, so a reconnect
+    /// never waits for the broker to reap the previous connection's exclusive queue.
+    queue_prefix: String,
+    queue: Mutex<String>,
     connection_name: String,
     channel: Mutex<Option<Channel>>,
     connected: AtomicBool,
@@ -51,7 +54,8 @@ impl Broker {
         Arc::new(Self {
             amqp_url: amqp_url.to_owned(),
             exchange: exchange.to_owned(),
-            queue: queue.to_owned(),
+            queue_prefix: queue.to_owned(),
+            queue: Mutex::new(queue.to_owned()),
             connection_name: format!("kitchen-notifier ({queue})"),
             channel: Mutex::new(None),
             connected: AtomicBool::new(false),
@@ -64,8 +68,12 @@ impl Broker {
         self.connected.load(Ordering::SeqCst)
     }
 
-    pub fn queue(&self) -> &str {
-        &self.queue
+    /// The current queue's name.
+    pub fn queue(&self) -> String {
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn channel(&self) -> Option<Channel> {
@@ -82,7 +90,7 @@ impl Broker {
     async fn bind_on(&self, channel: &Channel, slug: &Slug) -> Result<(), lapin::Error> {
         channel
             .queue_bind(
-                self.queue.as_str().into(),
+                self.queue().as_str().into(),
                 self.exchange.as_str().into(),
                 Self::routing_key(slug).as_str().into(),
                 QueueBindOptions::default(),
@@ -108,7 +116,7 @@ impl Broker {
         if let Some(channel) = self.channel() {
             let result = channel
                 .queue_unbind(
-                    self.queue.as_str().into(),
+                    self.queue().as_str().into(),
                     self.exchange.as_str().into(),
                     Self::routing_key(slug).as_str().into(),
                     FieldTable::default(),
@@ -127,6 +135,9 @@ impl Broker {
             .with_connection_name(self.connection_name.as_str().into());
         let connection = Connection::connect_uri(uri, properties).await?;
         let channel = connection.create_channel().await?;
+        let generation = self.reconnects.load(Ordering::Relaxed);
+        let queue = format!("{}.{generation}", self.queue_prefix);
+        *self.queue.lock().unwrap_or_else(PoisonError::into_inner) = queue.clone();
         channel.basic_qos(512, BasicQosOptions::default()).await?;
         channel
             .exchange_declare(
@@ -141,7 +152,7 @@ impl Broker {
             .await?;
         channel
             .queue_declare(
-                self.queue.as_str().into(),
+                queue.as_str().into(),
                 QueueDeclareOptions {
                     exclusive: true,
                     auto_delete: true,
@@ -152,8 +163,8 @@ impl Broker {
             .await?;
         let consumer = channel
             .basic_consume(
-                self.queue.as_str().into(),
-                format!("{}-consumer", self.queue).as_str().into(),
+                queue.as_str().into(),
+                format!("{queue}-consumer").as_str().into(),
                 BasicConsumeOptions::default(),
                 FieldTable::default(),
             )
@@ -179,7 +190,7 @@ impl Broker {
                         // Events may have passed while the link was down (no-op on the first
                         // connection: no one is subscribed yet).
                         hub.resync_all();
-                        tracing::info!(queue = %self.queue, "connected to the broker");
+                        tracing::info!(queue = %self.queue(), "connected to the broker");
                         self.consume(consumer, &hub, &stop).await;
                         self.connected.store(false, Ordering::SeqCst);
                         metrics::gauge!("broker_connected").set(0.0);
@@ -195,6 +206,7 @@ impl Broker {
                 }
                 Err(error) => {
                     failures += 1;
+                    self.reconnects.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(
                         error = format!("{error:#}"),
                         attempt = failures,

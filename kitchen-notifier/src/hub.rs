@@ -45,8 +45,12 @@ struct FeedState {
     ring: VecDeque<(i64, Bytes)>,
     /// Events that arrived after a gap, waiting for it to fill.
     pending: BTreeMap<i64, Bytes>,
-    gap_timer_armed: bool,
+    /// The seq a running gap timer waits for, if one runs.
+    gap_awaited: Option<i64>,
     subscribers: usize,
+    /// Bumped whenever the last subscriber leaves, so only the latest departure's grace
+    /// period may retire the feed.
+    emptied: u64,
 }
 
 pub struct Feed {
@@ -72,8 +76,9 @@ impl Feed {
                 last_seq: None,
                 ring: VecDeque::new(),
                 pending: BTreeMap::new(),
-                gap_timer_armed: false,
+                gap_awaited: None,
                 subscribers: 0,
+                emptied: 0,
             }),
             bound: OnceCell::new(),
         }
@@ -114,13 +119,15 @@ impl FeedState {
         }
     }
 
-    /// Tells every subscriber to resync and starts the sequence afresh with what is held back.
+    /// Tells every subscriber to resync and starts the sequence afresh from the oldest event
+    /// held back. Held-back events beyond a further hole stay held.
     fn resync(&mut self, sender: &broadcast::Sender<Outbound>, ring_size: usize) {
         let _ = sender.send(Outbound::Resync);
         self.ring.clear();
         self.last_seq = None;
-        for (seq, frame) in std::mem::take(&mut self.pending) {
+        if let Some((seq, frame)) = self.pending.pop_first() {
             self.emit(seq, frame, sender, ring_size);
+            self.drain_pending(sender, ring_size);
         }
     }
 
@@ -245,31 +252,37 @@ impl Hub {
     }
 
     fn release(self: &Arc<Self>, feed: &Arc<Feed>) {
-        let remaining = {
+        let emptied = {
             let mut state = lock(&feed.state);
             state.subscribers = state.subscribers.saturating_sub(1);
-            state.subscribers
-        };
-        if remaining == 0 {
-            let hub = self.clone();
-            let feed = feed.clone();
-            // Outside a runtime (process teardown) there is nothing left to unbind for.
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move {
-                    tokio::time::sleep(hub.tuning.unbind_grace).await;
-                    hub.retire(feed).await;
-                });
+            if state.subscribers > 0 {
+                return;
             }
+            state.emptied += 1;
+            state.emptied
+        };
+        let hub = self.clone();
+        let feed = feed.clone();
+        // Outside a runtime (process teardown) there is nothing left to unbind for.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                tokio::time::sleep(hub.tuning.unbind_grace).await;
+                hub.retire(feed, emptied).await;
+            });
         }
     }
 
-    /// Drops a feed that stayed without subscribers for the grace period, and its binding.
-    async fn retire(&self, feed: Arc<Feed>) {
+    /// Drops a feed that stayed without subscribers for the grace period since its last
+    /// subscriber left (departure number `emptied`), and its binding.
+    async fn retire(&self, feed: Arc<Feed>, emptied: u64) {
         self.broker
             .unbind_if(&feed.slug, || {
                 let mut feeds = lock(&self.feeds);
                 let unused = feeds.get(&feed.slug).is_some_and(|current| {
-                    Arc::ptr_eq(current, &feed) && lock(&feed.state).subscribers == 0
+                    let state = lock(&feed.state);
+                    Arc::ptr_eq(current, &feed)
+                        && state.subscribers == 0
+                        && state.emptied == emptied
                 });
                 if unused {
                     feeds.remove(&feed.slug);
@@ -310,19 +323,8 @@ impl Hub {
             Some(last) if seq <= last => Ingested::Duplicate,
             Some(last) if seq > last + 1 => {
                 state.pending.entry(seq).or_insert(frame);
-                if !state.gap_timer_armed {
-                    state.gap_timer_armed = true;
-                    let feed = feed.clone();
-                    let wait = self.tuning.gap_wait;
-                    tokio::spawn(async move {
-                        tokio::time::sleep(wait).await;
-                        let mut state = lock(&feed.state);
-                        state.gap_timer_armed = false;
-                        if !state.pending.is_empty() {
-                            tracing::warn!(slug = %feed.slug, "an event is missing; clients resync");
-                            state.resync(&feed.sender, ring_size);
-                        }
-                    });
+                if state.gap_awaited.is_none() {
+                    self.arm_gap_timer(&feed, &mut state, last + 1);
                 }
                 Ingested::HeldBack
             }
@@ -334,11 +336,56 @@ impl Hub {
         }
     }
 
+    /// Waits `gap_wait` for `awaited`; if it has not come by then, clients resync.
+    fn arm_gap_timer(&self, feed: &Arc<Feed>, state: &mut FeedState, awaited: i64) {
+        state.gap_awaited = Some(awaited);
+        let feed = feed.clone();
+        let wait = self.tuning.gap_wait;
+        let ring_size = self.tuning.replay_ring;
+        let gap_wait = self.tuning.gap_wait;
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            Self::gap_timer_fired(&feed, awaited, ring_size, gap_wait);
+        });
+    }
+
+    fn gap_timer_fired(
+        feed: &Arc<Feed>,
+        awaited: i64,
+        ring_size: usize,
+        gap_wait: std::time::Duration,
+    ) {
+        let mut state = lock(&feed.state);
+        if state.gap_awaited != Some(awaited) {
+            return;
+        }
+        state.gap_awaited = None;
+        let filled = state.last_seq.is_some_and(|last| last >= awaited);
+        if !filled {
+            tracing::warn!(slug = %feed.slug, missing = awaited, "an event is missing; clients resync");
+            state.resync(&feed.sender, ring_size);
+        }
+        // Another hole further on gets a full wait of its own.
+        if let (Some(last), false) = (state.last_seq, state.pending.is_empty()) {
+            let next = last + 1;
+            state.gap_awaited = Some(next);
+            let feed = feed.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(gap_wait).await;
+                Self::gap_timer_fired(&feed, next, ring_size, gap_wait);
+            });
+        }
+    }
+
     /// After the broker link was lost, events may have passed by: every client resyncs.
     pub fn resync_all(&self) {
         let feeds: Vec<Arc<Feed>> = lock(&self.feeds).values().cloned().collect();
         for feed in feeds {
-            lock(&feed.state).resync(&feed.sender, self.tuning.replay_ring);
+            let mut state = lock(&feed.state);
+            state.resync(&feed.sender, self.tuning.replay_ring);
+            // Whatever is still held back is stale now: start clean.
+            state.pending.clear();
+            state.gap_awaited = None;
         }
     }
 

@@ -2,6 +2,9 @@ use kitchen_notifier::{config::Config, startup::Application};
 
 #[tokio::main]
 async fn main() {
+    service_common::healthcheck::run_if_requested(|| {
+        Config::from_env().ok().map(|c| c.listen_addr)
+    });
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {

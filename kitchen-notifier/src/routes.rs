@@ -32,7 +32,12 @@ pub fn router(state: AppState) -> Router {
                 "Method not allowed on this path.",
             )
         })
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Spans carry the path only: the query string holds the ticket, a bearer credential.
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(
+            |request: &axum::http::Request<axum::body::Body>| {
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+            },
+        ))
         .with_state(state)
 }
 
@@ -59,11 +64,14 @@ fn refuse(status: StatusCode, detail: &str) -> Response {
 /// WebSocket upgrade. The restaurant's binding is in place before the 101 goes out.
 async fn kitchen_socket(
     state: State<AppState>,
-    slug: Path<String>,
+    slug: Result<Path<String>, axum::extract::rejection::PathRejection>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
     upgrade: Result<IncomingUpgrade, StatusCode>,
 ) -> Response {
-    let response = handshake(state, slug, query, upgrade).await;
+    let response = match slug {
+        Ok(slug) => handshake(state, slug, query, upgrade).await,
+        Err(_) => refuse(StatusCode::NOT_FOUND, "Not found."),
+    };
     metrics::counter!("ws_handshakes_total", "result" => response.status().as_str().to_owned())
         .increment(1);
     response

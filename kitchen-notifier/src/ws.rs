@@ -34,6 +34,8 @@ type Io = TokioIo<hyper::upgrade::Upgraded>;
 pub mod close {
     pub const NORMAL: u16 = 1000;
     pub const GOING_AWAY: u16 = 1001;
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    pub const INVALID_DATA: u16 = 1007;
     pub const TOO_BIG: u16 = 1009;
     pub const TRY_AGAIN_LATER: u16 = 1013;
 }
@@ -145,7 +147,24 @@ async fn read_loop(
                     .await;
                 return;
             }
-            Err(_) => return,
+            Err(WebSocketError::InvalidUTF8) => {
+                let _ = obligations
+                    .send(Frame::close(close::INVALID_DATA, b"invalid utf-8"))
+                    .await;
+                return;
+            }
+            Err(
+                WebSocketError::UnexpectedEOF
+                | WebSocketError::ConnectionClosed
+                | WebSocketError::IoError(_)
+                | WebSocketError::SendError(_),
+            ) => return,
+            Err(_) => {
+                let _ = obligations
+                    .send(Frame::close(close::PROTOCOL_ERROR, b"protocol error"))
+                    .await;
+                return;
+            }
         }
     }
 }
@@ -180,6 +199,13 @@ async fn write_loop(
         tokio::time::Instant::now() + tuning.ping_interval,
         tuning.ping_interval,
     );
+    // Silence is checked more often than pings go out, so a silent client is closed close to
+    // the idle timeout rather than up to a ping interval later.
+    let idle_check_every = (tuning.idle_timeout / 12).max(Duration::from_millis(10));
+    let mut idle_check = tokio::time::interval_at(
+        tokio::time::Instant::now() + idle_check_every,
+        idle_check_every,
+    );
     loop {
         tokio::select! {
             biased;
@@ -192,7 +218,8 @@ async fn write_loop(
                     return Ended::ClientClosed;
                 };
                 let closing = frame.opcode == OpCode::Close;
-                let too_big = closing && frame.payload.get(..2) == Some(&close::TOO_BIG.to_be_bytes()[..]);
+                let too_big =
+                    closing && frame.payload.get(..2) == Some(&close::TOO_BIG.to_be_bytes()[..]);
                 if !send(&mut out, frame, timeout).await {
                     return Ended::WriteFailed;
                 }
@@ -200,11 +227,13 @@ async fn write_loop(
                     return if too_big { Ended::TooBig } else { Ended::ClientClosed };
                 }
             }
-            _ = ping.tick() => {
+            _ = idle_check.tick() => {
                 if heard.silence() > tuning.idle_timeout {
                     send(&mut out, Frame::close(close::NORMAL, b"no answer to pings"), timeout).await;
                     return Ended::Idle;
                 }
+            }
+            _ = ping.tick() => {
                 let ping = Frame::new(true, OpCode::Ping, None, Payload::Borrowed(&[]));
                 if !send(&mut out, ping, timeout).await {
                     return Ended::WriteFailed;
@@ -226,8 +255,10 @@ async fn write_loop(
                 Err(RecvError::Lagged(_)) => {
                     // More than the backlog is waiting for this client: rather than slow anyone
                     // else down, tell it to resync and let it reconnect.
-                    send(&mut out, text(RESYNC_FRAME), timeout).await;
-                    send(&mut out, Frame::close(close::TRY_AGAIN_LATER, b"too slow"), timeout).await;
+                    // After a write that timed out half-way nothing more can be framed.
+                    if send(&mut out, text(RESYNC_FRAME), timeout).await {
+                        send(&mut out, Frame::close(close::TRY_AGAIN_LATER, b"too slow"), timeout).await;
+                    }
                     metrics::counter!("ws_resyncs_sent_total").increment(1);
                     metrics::counter!("ws_slow_consumer_closes_total").increment(1);
                     return Ended::SlowConsumer;

@@ -7,8 +7,6 @@ pub use service_common::env::{ConfigError, LogFormat};
 use service_common::env::{Env, error, redact_url};
 use sqlx::postgres::PgConnectOptions;
 
-pub const DEV_JWT_SECRET: &str = "dev-only-secret-change-me-dev-only-secret-change-me";
-
 #[derive(Clone)]
 pub struct Config {
     pub database_url: String,
@@ -18,6 +16,8 @@ pub struct Config {
     pub exchange: String,
     /// HMAC secret for access and refresh tokens.
     pub jwt_secret: String,
+    /// True when `JWT_SECRET` was unset and a random secret was made at start.
+    pub jwt_secret_generated: bool,
     /// PEM (PKCS#8) Ed25519 private key that signs kitchen WebSocket tickets; `None` generates
     /// one at start (fine for one instance, wrong for several).
     pub ticket_private_key_pem: Option<String>,
@@ -78,7 +78,14 @@ impl Config {
             SocketAddr::from(([127, 0, 0, 1], 8080)),
             "expected host:port, e.g. 127.0.0.1:8080",
         )?;
-        let jwt_secret = env.string("JWT_SECRET", DEV_JWT_SECRET);
+        let (jwt_secret, jwt_secret_generated) = match env.get("JWT_SECRET") {
+            Some(secret) => (secret, false),
+            None => (
+                random_secret()
+                    .ok_or_else(|| error("JWT_SECRET", "not set, and no randomness to make one"))?,
+                true,
+            ),
+        };
         if jwt_secret.len() < 32 {
             return Err(error("JWT_SECRET", "must be at least 32 bytes long"));
         }
@@ -105,15 +112,19 @@ impl Config {
             listen_addr,
             exchange: env.exchange()?,
             jwt_secret,
+            jwt_secret_generated,
             ticket_private_key_pem,
             event_retention: Duration::from_secs(retention_days * 24 * 3600),
             log_format: env.log_format()?,
         })
     }
+}
 
-    pub fn uses_dev_jwt_secret(&self) -> bool {
-        self.jwt_secret == DEV_JWT_SECRET
-    }
+/// 32 random bytes as hex: a secret nobody else knows, for when none is configured.
+fn random_secret() -> Option<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[cfg(test)]
@@ -139,7 +150,12 @@ mod tests {
         assert_eq!(config.amqp_url, "amqp://guest:guest@127.0.0.1:5672/%2f");
         assert_eq!(config.listen_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(config.exchange, "kitchen.events");
-        assert!(config.uses_dev_jwt_secret());
+        assert!(config.jwt_secret_generated);
+        assert_ne!(
+            config.jwt_secret,
+            from(&[]).unwrap().jwt_secret,
+            "random per start"
+        );
     }
 
     #[test]

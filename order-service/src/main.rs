@@ -2,6 +2,9 @@ use order_service::{config::Config, startup::Application, telemetry};
 
 #[tokio::main]
 async fn main() {
+    service_common::healthcheck::run_if_requested(|| {
+        Config::from_env().ok().map(|c| c.listen_addr)
+    });
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
@@ -10,10 +13,10 @@ async fn main() {
         }
     };
     telemetry::init(config.log_format);
-    if config.uses_dev_jwt_secret() {
+    if config.jwt_secret_generated {
         tracing::warn!(
-            "JWT_SECRET is not set: using the built-in development secret. \
-             Anyone can forge tokens. Set JWT_SECRET before exposing this service."
+            "JWT_SECRET is not set: signing tokens with a random secret made at start. Tokens \
+             will not survive a restart nor work across instances; set JWT_SECRET for that."
         );
     }
     tracing::info!(?config, "starting order-service");

@@ -98,8 +98,13 @@ impl Application {
             .await;
         // In-flight requests are done; let the relay finish its batch, then stop.
         stop.cancel();
-        let _ = relay.await;
-        let _ = pruner.await;
+        let bounded = Duration::from_secs(10);
+        if tokio::time::timeout(bounded, relay).await.is_err() {
+            tracing::warn!(
+                "the outbox relay did not stop in time; its rows stay for the next relay"
+            );
+        }
+        let _ = tokio::time::timeout(bounded, pruner).await;
         self.state.db.close().await;
         served.context("server failed")
     }

@@ -4,6 +4,7 @@
 pub mod amqp;
 pub mod backoff;
 pub mod env;
+pub mod healthcheck;
 pub mod logging;
 pub mod metrics;
 pub mod shutdown;

@@ -128,3 +128,19 @@ async fn malformed_messages_are_dropped_without_harm() {
     assert_eq!(client.next_json().await["seq"], 1);
     client.expect_silence(Duration::from_millis(200)).await;
 }
+
+#[tokio::test]
+async fn each_hole_gets_its_own_wait_and_its_own_resync() {
+    let notifier = spawn_notifier().await;
+    let mut client = notifier.connect("luigis").await;
+    let publisher = notifier.publisher().await;
+    for seq in [1, 3, 5] {
+        publisher.publish(&event("luigis", seq, "confirmed")).await;
+    }
+    let resync = serde_json::json!({"event": "resync"});
+    assert_eq!(client.next_json().await["seq"], 1);
+    assert_eq!(client.next_json().await, resync, "2 never came");
+    assert_eq!(client.next_json().await["seq"], 3);
+    assert_eq!(client.next_json().await, resync, "4 never came");
+    assert_eq!(client.next_json().await["seq"], 5);
+}

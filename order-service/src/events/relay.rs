@@ -24,6 +24,23 @@ use super::publisher::{Outgoing, Publisher};
 pub const RELAY_LOCK_KEY: i64 = 0x6b69_7463_6865_6e31;
 /// The channel the `order_events` insert trigger notifies.
 pub const NOTIFY_CHANNEL: &str = "outbox_new";
+/// A relay query that takes longer than this means a stalled database link: step down.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(15);
+/// How often the backlog gauges are refreshed.
+const BACKLOG_EVERY: Duration = Duration::from_secs(5);
+
+/// Bounds a relay query, turning a stall into an error so the relay steps down.
+async fn bounded<T>(
+    query: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, sqlx::Error> {
+    match tokio::time::timeout(QUERY_TIMEOUT, query).await {
+        Ok(result) => result,
+        Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "outbox query timed out",
+        ))),
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct RelaySettings {
@@ -91,11 +108,13 @@ async fn lead(
     settings: &RelaySettings,
     stop: &CancellationToken,
 ) -> Result<Ended, sqlx::Error> {
-    let mut conn = PgConnection::connect_with(&db.connect_options()).await?;
-    let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(RELAY_LOCK_KEY)
-        .fetch_one(&mut conn)
-        .await?;
+    let mut conn = bounded(PgConnection::connect_with(&db.connect_options())).await?;
+    let leader: bool = bounded(
+        sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(RELAY_LOCK_KEY)
+            .fetch_one(&mut conn),
+    )
+    .await?;
     if !leader {
         let _ = conn.close().await;
         return Ok(Ended::Standby);
@@ -114,8 +133,9 @@ async fn publish_while_leader(
     stop: &CancellationToken,
     conn: &mut PgConnection,
 ) -> Result<Ended, sqlx::Error> {
-    let mut listener = PgListener::connect_with(db).await?;
-    listener.listen(NOTIFY_CHANNEL).await?;
+    let mut listener = bounded(PgListener::connect_with(db)).await?;
+    bounded(listener.listen(NOTIFY_CHANNEL)).await?;
+    let mut backlog_checked: Option<Instant> = None;
 
     let mut publisher: Option<Publisher> = None;
     let mut broker_failures = 0u32;
@@ -184,7 +204,10 @@ async fn publish_while_leader(
         if more {
             continue;
         }
-        record_backlog(conn).await?;
+        if backlog_checked.is_none_or(|at| at.elapsed() >= BACKLOG_EVERY) {
+            record_backlog(conn).await?;
+            backlog_checked = Some(Instant::now());
+        }
         let wait = if publisher.is_some() {
             settings.poll_interval
         } else {
@@ -215,12 +238,14 @@ async fn publish_pending(
     publisher: &Publisher,
     settings: &RelaySettings,
 ) -> Result<Result<usize, super::publisher::PublishError>, sqlx::Error> {
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT position, event_id, routing_key, payload::text, trace_context
-         FROM order_events WHERE published_at IS NULL ORDER BY position LIMIT $1",
+    let rows: Vec<Row> = bounded(
+        sqlx::query_as(
+            "SELECT position, event_id, routing_key, payload::text, trace_context
+             FROM order_events WHERE published_at IS NULL ORDER BY position LIMIT $1",
+        )
+        .bind(settings.batch_size)
+        .fetch_all(&mut *conn),
     )
-    .bind(settings.batch_size)
-    .fetch_all(&mut *conn)
     .await?;
     if rows.is_empty() {
         return Ok(Ok(0));
@@ -240,10 +265,12 @@ async fn publish_pending(
         .await;
     if confirmed > 0 {
         let positions: Vec<i64> = rows[..confirmed].iter().map(|row| row.0).collect();
-        sqlx::query("UPDATE order_events SET published_at = now() WHERE position = ANY($1)")
-            .bind(&positions)
-            .execute(&mut *conn)
-            .await?;
+        bounded(
+            sqlx::query("UPDATE order_events SET published_at = now() WHERE position = ANY($1)")
+                .bind(&positions)
+                .execute(&mut *conn),
+        )
+        .await?;
         metrics::counter!("outbox_events_published_total").increment(confirmed as u64);
         tracing::debug!(published = confirmed, "published events");
     }
@@ -255,11 +282,13 @@ async fn publish_pending(
 
 /// Outbox backlog and the age of its oldest event, for `/metrics`.
 async fn record_backlog(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    let (backlog, oldest_age): (i64, Option<f64>) = sqlx::query_as(
-        "SELECT count(*), extract(epoch FROM now() - min(occurred_at))::float8
-         FROM order_events WHERE published_at IS NULL",
+    let (backlog, oldest_age): (i64, Option<f64>) = bounded(
+        sqlx::query_as(
+            "SELECT count(*), extract(epoch FROM now() - min(occurred_at))::float8
+             FROM order_events WHERE published_at IS NULL",
+        )
+        .fetch_one(&mut *conn),
     )
-    .fetch_one(&mut *conn)
     .await?;
     metrics::gauge!("outbox_backlog").set(backlog as f64);
     metrics::gauge!("outbox_oldest_unpublished_age_seconds").set(oldest_age.unwrap_or(0.0));

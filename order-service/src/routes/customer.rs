@@ -42,11 +42,20 @@ pub async fn confirm(
         .get("idempotency-key")
         .map(|value| orders::parse_idempotency_key(value.as_bytes()))
         .transpose()?;
+    let request = serde_json::to_value(&body).map_err(anyhow::Error::from)?;
+    // A retry must get the first order even if the menu changed since: look the key up before
+    // validating against the menu. (The transaction checks again, for concurrent requests.)
+    if let Some(key) = key.as_deref()
+        && let Some(existing) =
+            storage::orders::find_by_idempotency_key(&state.db, restaurant_id, key, &request)
+                .await?
+    {
+        return replay(&state, existing).await;
+    }
     body.validate()?;
     let menu =
         storage::menu::orderable_items(&state.db, restaurant_id, &body.menu_item_ids()).await?;
     let (lines, total) = orders::price(&body, &menu)?;
-    let request = serde_json::to_value(&body).map_err(anyhow::Error::from)?;
     let outcome = storage::orders::confirm(
         &state.db,
         storage::orders::NewOrder {
@@ -64,6 +73,14 @@ pub async fn confirm(
     .await?;
     match outcome {
         Confirmed::Created(order) => Ok((StatusCode::CREATED, axum::Json(order)).into_response()),
+        existing => replay(&state, existing).await,
+    }
+}
+
+/// The answer to a request whose idempotency key was used before: the first order (200) if the
+/// request is the same, else 409.
+async fn replay(state: &AppState, existing: Confirmed) -> ApiResult<Response> {
+    match existing {
         Confirmed::Existing {
             order_id,
             same_request: true,
@@ -79,6 +96,7 @@ pub async fn confirm(
         } => Err(ApiError::conflict(
             "This Idempotency-Key was already used with a different request.",
         )),
+        Confirmed::Created(order) => Ok((StatusCode::CREATED, axum::Json(order)).into_response()),
     }
 }
 

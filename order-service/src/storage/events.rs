@@ -83,14 +83,19 @@ pub async fn page(
 }
 
 /// Deletes published events older than `retention`, in batches so no statement holds locks
-/// for long. Returns how many went.
+/// for long. Returns how many went. Per restaurant only a prefix of the log goes (nothing
+/// after an event still waiting to be published), so "the oldest kept seq" tells a reader
+/// exactly what is missing.
 pub async fn prune(db: &PgPool, retention: Duration) -> Result<u64, sqlx::Error> {
     let mut total = 0;
     loop {
         let deleted = sqlx::query(
             "DELETE FROM order_events WHERE position IN (
-                SELECT position FROM order_events
-                WHERE published_at IS NOT NULL AND occurred_at < now() - make_interval(secs => $1)
+                SELECT e.position FROM order_events e
+                WHERE e.published_at IS NOT NULL AND e.occurred_at < now() - make_interval(secs => $1)
+                  AND NOT EXISTS (SELECT 1 FROM order_events u
+                                  WHERE u.restaurant_id = e.restaurant_id AND u.seq < e.seq
+                                    AND u.published_at IS NULL)
                 LIMIT 5000)",
         )
         .bind(retention.as_secs_f64())

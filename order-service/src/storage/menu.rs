@@ -177,6 +177,14 @@ pub async fn update_variant(
     patch: &VariantPatch,
 ) -> Result<Option<Variant>, sqlx::Error> {
     let mut tx = db.begin().await?;
+    // Lock the item first: two concurrent "make me the default" on sibling variants then queue
+    // up instead of deadlocking on each other's rows.
+    sqlx::query(
+        "SELECT 1 FROM menu_items WHERE id = (SELECT item_id FROM menu_variants WHERE id = $1) FOR UPDATE",
+    )
+    .bind(variant_id)
+    .execute(&mut *tx)
+    .await?;
     let updated: Option<(Variant, i64)> = sqlx::query_as::<_, (i64, String, Decimal, bool, i64)>(
         "UPDATE menu_variants v SET
             label = COALESCE($3, v.label),

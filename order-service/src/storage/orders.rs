@@ -194,6 +194,17 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
     Ok(Confirmed::Created(Box::new(event.order)))
 }
 
+/// The order an idempotency key was used for at this restaurant, if any.
+pub async fn find_by_idempotency_key(
+    db: &PgPool,
+    restaurant: Uuid,
+    key: &str,
+    request: &Value,
+) -> Result<Option<Confirmed>, sqlx::Error> {
+    let mut conn = db.acquire().await?;
+    find_idempotent(&mut conn, restaurant, key, request).await
+}
+
 async fn find_idempotent(
     conn: &mut PgConnection,
     restaurant: Uuid,
@@ -353,6 +364,14 @@ pub async fn transition(
     trace_context: &Value,
 ) -> Result<Option<Order>, sqlx::Error> {
     let mut tx = db.begin().await?;
+    // The restaurant's row lock first: `seq` and `occurred_at` are then both in commit order.
+    // If the move loses its race, the rollback returns the seq.
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE restaurants SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
+    )
+    .bind(from.restaurant_id)
+    .fetch_one(&mut *tx)
+    .await?;
     let now = now_micros();
     // One conditional UPDATE: no read-modify-write race, no table lock.
     let row: Option<OrderRow> = sqlx::query_as(concat!(
@@ -376,12 +395,6 @@ pub async fn transition(
         return Ok(None);
     };
     let order = Order::try_from(row)?;
-    let seq: i64 = sqlx::query_scalar(
-        "UPDATE restaurants SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
-    )
-    .bind(from.restaurant_id)
-    .fetch_one(&mut *tx)
-    .await?;
     let event = OrderEvent {
         event_id: Uuid::now_v7(),
         event: EventKind::OrderStatusChanged,

@@ -334,3 +334,37 @@ async fn menu_changes_do_not_change_past_orders() {
     assert_eq!(new_order["total_price"], "50.00");
     assert_eq!(new_order["items"][0]["name"], "Pie");
 }
+
+#[tokio::test]
+async fn a_replay_returns_the_first_order_even_after_the_item_left_the_menu() {
+    let app = spawn_app().await;
+    let k = kitchen(&app, "luigis").await;
+    let url = app.url(&format!("/api/order/{}/confirm/", k.slug));
+    let body = ApiClient::pizza_order(&k.menu);
+    let first = app
+        .send(
+            app.client
+                .post(&url)
+                .header("Idempotency-Key", "lost-response")
+                .json(&body),
+        )
+        .await
+        .expect(201);
+    app.patch(
+        &format!("/api/restaurants/{}/menu/items/{}/", k.slug, k.menu.pizza),
+        Some(&k.owner.access),
+        json!({"is_active": false}),
+    )
+    .await
+    .expect(200);
+    let replay = app
+        .send(
+            app.client
+                .post(&url)
+                .header("Idempotency-Key", "lost-response")
+                .json(&body),
+        )
+        .await
+        .expect(200);
+    assert_eq!(replay["id"], first["id"]);
+}
