@@ -1,5 +1,6 @@
 //! End-to-end tests: the whole system, driven as its clients drive it.
 
+mod configuration;
 mod faults;
 mod flow;
 mod helpers;
