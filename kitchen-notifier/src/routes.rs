@@ -33,7 +33,9 @@ pub fn router(state: AppState) -> Router {
             )
         })
         // Spans carry the path only: the query string holds the ticket, a bearer credential.
-        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(
+        .layer(tower_http::trace::TraceLayer::new_for_http()
+            .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG))
+            .make_span_with(
             |request: &axum::http::Request<axum::body::Body>| {
                 tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
             },

@@ -45,10 +45,12 @@ fn compose_environment(service: &str) -> BTreeSet<String> {
             in_environment = false;
         } else if in_service && indent == 4 {
             in_environment = trimmed == "environment:";
-        } else if in_service && in_environment && indent == 6 {
-            if let Some((key, _)) = trimmed.split_once(':') {
-                keys.insert(key.to_owned());
-            }
+        } else if in_service
+            && in_environment
+            && indent == 6
+            && let Some((key, _)) = trimmed.split_once(':')
+        {
+            keys.insert(key.to_owned());
         }
     }
     keys

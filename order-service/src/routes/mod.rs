@@ -97,7 +97,13 @@ pub fn router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                .layer(TraceLayer::new_for_http())
+                .layer(
+                    // Failures are logged where they happen (ApiError); a 503 from /readyz is
+                    // not worth an error line.
+                    TraceLayer::new_for_http().on_failure(
+                        tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
+                    ),
+                )
                 .layer(PropagateRequestIdLayer::x_request_id())
                 // Outside the layers below, so their plain-text errors become JSON too.
                 .layer(axum::middleware::map_response(json_errors))

@@ -1,0 +1,123 @@
+//! `kitchen`: the whole system in one command, and a terminal kitchen screen.
+//!
+//!   kitchen up [--demo]                     both services in this process; Ctrl-C stops them
+//!   kitchen tail <slug> --email … --password …   print a restaurant's kitchen feed as it happens
+//!   kitchen order <slug>                    place an order from the restaurant's menu
+
+mod demo;
+mod tail;
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "kitchen", about = "Run and watch the kitchen order system")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start order-service and kitchen-notifier together (DATABASE_URL, AMQP_URL and the other
+    /// variables of the README apply; LISTEN_ADDR does not, use the flags).
+    Up {
+        /// Create a demo restaurant with a menu, an owner and a kitchen user, and print how to
+        /// use them.
+        #[arg(long)]
+        demo: bool,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        order_service_addr: SocketAddr,
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        notifier_addr: SocketAddr,
+    },
+    /// Print a restaurant's kitchen feed: the active orders, then every change as it happens.
+    Tail {
+        slug: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        order_service: String,
+        #[arg(long, default_value = "ws://127.0.0.1:8081")]
+        notifier: String,
+    },
+    /// Place an order (the first item of the menu, twice) as a customer would.
+    Order {
+        slug: String,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        order_service: String,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Up {
+            demo,
+            order_service_addr,
+            notifier_addr,
+        } => up(demo, order_service_addr, notifier_addr).await,
+        Command::Tail {
+            slug,
+            email,
+            password,
+            order_service,
+            notifier,
+        } => tail::run(&slug, &email, &password, &order_service, &notifier).await,
+        Command::Order {
+            slug,
+            order_service,
+        } => demo::place_order(&order_service, &slug).await,
+    };
+    if let Err(error) = result {
+        eprintln!("kitchen: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn up(demo: bool, order_addr: SocketAddr, notifier_addr: SocketAddr) -> anyhow::Result<()> {
+    let mut orders =
+        order_service::config::Config::from_env().map_err(|e| anyhow::anyhow!("{e}"))?;
+    orders.listen_addr = order_addr;
+    let mut notifier =
+        kitchen_notifier::config::Config::from_env().map_err(|e| anyhow::anyhow!("{e}"))?;
+    notifier.listen_addr = notifier_addr;
+    notifier.order_service_url = format!("http://{order_addr}");
+    service_common::logging::init(orders.log_format);
+    if orders.jwt_secret_generated {
+        tracing::warn!(
+            "JWT_SECRET is not set: tokens are signed with a random secret and end with this process"
+        );
+    }
+
+    let order_app = order_service::startup::Application::build(orders)
+        .await
+        .context("order-service did not start")?;
+    let notifier_app = kitchen_notifier::startup::Application::build(notifier)
+        .await
+        .context("kitchen-notifier did not start")?;
+    let stop = CancellationToken::new();
+    let order_task = tokio::spawn(order_app.run_until(stop.clone().cancelled_owned()));
+    let notifier_task = tokio::spawn(notifier_app.run_until(stop.clone().cancelled_owned()));
+    let api = format!("http://{order_addr}");
+    demo::wait_ready(&api).await?;
+    demo::wait_ready(&format!("http://{notifier_addr}")).await?;
+    println!("order-service    {api}");
+    println!("kitchen-notifier ws://{notifier_addr}");
+    if demo {
+        demo::seed(&api, &notifier_addr.to_string()).await?;
+    }
+    println!("Ctrl-C stops both.");
+    service_common::shutdown::signal().await;
+    stop.cancel();
+    let (orders_done, notifier_done) = tokio::join!(order_task, notifier_task);
+    orders_done??;
+    notifier_done??;
+    Ok(())
+}
