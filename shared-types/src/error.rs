@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// The one error body of both services: `{"detail": "...", "errors": {field: [messages]}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub detail: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

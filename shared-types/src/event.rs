@@ -5,6 +5,7 @@ use uuid::Uuid;
 use crate::{Order, Slug};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EventKind {
     #[serde(rename = "order.confirmed")]
     OrderConfirmed,
@@ -23,12 +24,14 @@ impl EventKind {
 
 /// The body published to the `kitchen.events` exchange and returned by the events API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderEvent {
     pub event_id: Uuid,
     pub event: EventKind,
     /// The restaurant's event sequence number: gap-free, in commit order.
     pub seq: i64,
     pub occurred_at: DateTime<Utc>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "luigis"))]
     pub restaurant: Slug,
     pub order: Order,
 }

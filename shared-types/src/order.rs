@@ -8,13 +8,16 @@ use crate::{OrderStatus, Slug};
 /// An order as clients see it (API.md, "The Order"). Names and prices are snapshots taken when
 /// the order was confirmed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Order {
     pub id: Uuid,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "luigis"))]
     pub restaurant: Slug,
     pub status: OrderStatus,
     pub version: i32,
     pub table_identifier: Option<String>,
     #[serde(with = "crate::money")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "33.98"))]
     pub total_price: Decimal,
     pub language: String,
     pub created_at: DateTime<Utc>,
@@ -23,6 +26,7 @@ pub struct Order {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderItem {
     /// The order line's own id.
     pub id: i64,
@@ -30,6 +34,7 @@ pub struct OrderItem {
     pub name: String,
     pub variant_label: String,
     #[serde(with = "crate::money")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "14.99"))]
     pub variant_price: Decimal,
     pub quantity: i32,
     pub special_requests: Option<String>,
@@ -37,10 +42,12 @@ pub struct OrderItem {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderItemModifier {
     /// The menu modifier's id.
     pub id: i64,
     pub name: String,
     #[serde(with = "crate::money")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2.00"))]
     pub price_adjustment: Decimal,
 }

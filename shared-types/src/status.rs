@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// An order's place in the kitchen: `confirmed → preparing → ready → completed`, or `cancelled`
 /// from any of the first three. This table is the single source of truth for allowed moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum OrderStatus {
     Confirmed,

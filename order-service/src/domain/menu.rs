@@ -2,6 +2,7 @@
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
+use utoipa::ToSchema;
 
 use crate::error::{ApiResult, FieldErrors};
 
@@ -31,7 +32,7 @@ pub fn present_money<'de, D: Deserializer<'de>>(
     shared_types::money::option::deserialize(deserializer).map(Some)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCategory {
     pub name: String,
@@ -47,7 +48,7 @@ impl NewCategory {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewItem {
     pub category_id: i64,
@@ -63,21 +64,23 @@ pub struct NewItem {
     pub modifiers: Option<Vec<NewModifier>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewVariant {
     pub label: String,
     #[serde(with = "shared_types::money")]
+    #[schema(value_type = String, example = "14.99")]
     pub price: Decimal,
     #[serde(default)]
     pub is_default: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewModifier {
     pub name: String,
     #[serde(with = "shared_types::money")]
+    #[schema(value_type = String, example = "2.00")]
     pub price_adjustment: Decimal,
 }
 
@@ -143,18 +146,23 @@ impl NewItem {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemPatch {
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub name: Patch<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub description: Patch<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub image_url: Patch<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i32>)]
     pub sort_order: Patch<i32>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
     pub is_active: Patch<bool>,
 }
 
@@ -177,14 +185,17 @@ impl ItemPatch {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariantPatch {
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub label: Patch<String>,
     #[serde(default, deserialize_with = "present_money")]
+    #[schema(value_type = Option<String>, example = "14.99")]
     pub price: Patch<Decimal>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
     pub is_default: Patch<bool>,
 }
 
@@ -201,12 +212,14 @@ impl VariantPatch {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModifierPatch {
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub name: Patch<String>,
     #[serde(default, deserialize_with = "present_money")]
+    #[schema(value_type = Option<String>, example = "2.00")]
     pub price_adjustment: Patch<Decimal>,
 }
 

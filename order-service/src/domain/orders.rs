@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, FieldErrors};
 
@@ -19,7 +20,7 @@ pub const IDEMPOTENCY_KEY_MAX: usize = 255;
 
 /// Serializable as well, so the request can be stored with its idempotency key and a replay
 /// compared with it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct ConfirmRequest {
     pub items: Vec<ConfirmLine>,
     pub raw_input: String,
@@ -29,7 +30,7 @@ pub struct ConfirmRequest {
     pub language: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct ConfirmLine {
     pub menu_item_id: i64,
     pub variant_id: i64,

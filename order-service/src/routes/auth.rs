@@ -1,7 +1,9 @@
 use axum::{extract::State, http::StatusCode};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use shared_types::ErrorBody;
+use utoipa::ToSchema;
 
+use super::dto::{AccessToken, Registered, TokenPair, UserDto};
 use crate::{
     auth::tokens::TokenKind,
     domain::accounts::{self, NAME_MAX_CHARS},
@@ -11,18 +13,25 @@ use crate::{
     storage::{self, users::NewUser},
 };
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Register {
     email: String,
+    /// At least 8 characters, not all digits.
     password: String,
     first_name: String,
     last_name: String,
 }
 
+#[utoipa::path(post, path = "/api/auth/register/", tag = "auth", request_body = Register,
+    responses(
+        (status = 201, description = "Registered and logged in", body = Registered),
+        (status = 400, description = "Invalid field", body = ErrorBody),
+        (status = 409, description = "Email taken", body = ErrorBody),
+    ))]
 pub async fn register(
     State(state): State<AppState>,
     Json(body): Json<Register>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<(StatusCode, axum::Json<Registered>)> {
     let email = body.email.trim();
     let mut errors = FieldErrors::default();
     accounts::validate_email(email, &mut errors);
@@ -47,24 +56,35 @@ pub async fn register(
     let refresh = state.tokens.issue(user.id, TokenKind::Refresh)?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({
-            "user": {"id": user.id, "email": user.email, "first_name": user.first_name, "last_name": user.last_name},
-            "access": access,
-            "refresh": refresh,
-        })),
+        axum::Json(Registered {
+            user: UserDto {
+                id: user.id,
+                email: user.email,
+                first_name: user.first_name,
+                last_name: user.last_name,
+            },
+            access,
+            refresh,
+        }),
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Login {
     email: String,
     password: String,
 }
 
+#[utoipa::path(post, path = "/api/auth/login/", tag = "auth", request_body = Login,
+    responses(
+        (status = 200, body = TokenPair),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "Wrong email or password (one message for both)", body = ErrorBody),
+    ))]
 pub async fn login(
     State(state): State<AppState>,
     Json(body): Json<Login>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<TokenPair>> {
     let credentials = storage::users::find_credentials(&state.db, body.email.trim()).await?;
     let (user_id, hash) = match credentials {
         Some((id, hash)) => (Some(id), Some(hash)),
@@ -73,25 +93,31 @@ pub async fn login(
     // Verifies against a dummy hash when the email is unknown: same time, same answer.
     let valid = state.passwords.verify(body.password, hash).await?;
     match user_id {
-        Some(user_id) if valid => Ok(axum::Json(json!({
-            "access": state.tokens.issue(user_id, TokenKind::Access)?,
-            "refresh": state.tokens.issue(user_id, TokenKind::Refresh)?,
-        }))),
+        Some(user_id) if valid => Ok(axum::Json(TokenPair {
+            access: state.tokens.issue(user_id, TokenKind::Access)?,
+            refresh: state.tokens.issue(user_id, TokenKind::Refresh)?,
+        })),
         _ => Err(ApiError::Unauthorized(
             "No active account found with the given credentials.".into(),
         )),
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Refresh {
     refresh: String,
 }
 
+#[utoipa::path(post, path = "/api/auth/refresh/", tag = "auth", request_body = Refresh,
+    responses(
+        (status = 200, body = AccessToken),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    ))]
 pub async fn refresh(
     State(state): State<AppState>,
     Json(body): Json<Refresh>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<AccessToken>> {
     let invalid = || ApiError::Unauthorized("The refresh token is invalid or expired.".into());
     let user_id = state
         .tokens
@@ -100,7 +126,7 @@ pub async fn refresh(
     if !storage::users::exists(&state.db, user_id).await? {
         return Err(invalid());
     }
-    Ok(axum::Json(
-        json!({"access": state.tokens.issue(user_id, TokenKind::Access)?}),
-    ))
+    Ok(axum::Json(AccessToken {
+        access: state.tokens.issue(user_id, TokenKind::Access)?,
+    }))
 }

@@ -3,10 +3,10 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use serde_json::Value;
-use shared_types::Slug;
+use shared_types::{ErrorBody, Order, Slug};
 use uuid::Uuid;
 
+use super::dto::PublicMenu;
 use crate::{
     domain::orders::{self, ConfirmRequest},
     error::{ApiError, ApiResult},
@@ -16,18 +16,36 @@ use crate::{
     telemetry,
 };
 
+#[utoipa::path(get, path = "/api/order/{slug}/menu/", tag = "customer", params(("slug" = String, Path)),
+    responses(
+        (status = 200, description = "Active categories and items, in sort_order", body = PublicMenu),
+        (status = 404, body = ErrorBody),
+    ))]
 pub async fn menu(
     State(state): State<AppState>,
     PathParam(slug): PathParam<String>,
-) -> ApiResult<axum::Json<Value>> {
-    storage::menu::public_menu(&state.db, &slug)
+) -> ApiResult<axum::Json<PublicMenu>> {
+    let json = storage::menu::public_menu(&state.db, &slug)
         .await?
+        .ok_or_else(|| ApiError::not_found("Restaurant"))?;
+    serde_json::from_value(json)
         .map(axum::Json)
-        .ok_or_else(|| ApiError::not_found("Restaurant"))
+        .map_err(|e| ApiError::Internal(e.into()))
 }
 
 /// Confirms an order. Prices come from the menu. With an `Idempotency-Key`, a retry returns the
 /// first order (200) instead of creating another.
+#[utoipa::path(post, path = "/api/order/{slug}/confirm/", tag = "customer", request_body = ConfirmRequest,
+    params(("slug" = String, Path),
+           ("Idempotency-Key" = Option<String>, Header, description = "1..=255 printable ASCII characters; makes a retry safe")),
+    responses(
+        (status = 201, description = "Confirmed", body = Order),
+        (status = 200, description = "A replay of the same request with the same key: the first order", body = Order),
+        (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "The key was used with a different request", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 503, body = ErrorBody),
+    ))]
 pub async fn confirm(
     State(state): State<AppState>,
     PathParam(slug): PathParam<String>,
@@ -100,10 +118,16 @@ async fn replay(state: &AppState, existing: Confirmed) -> ApiResult<Response> {
     }
 }
 
+#[utoipa::path(get, path = "/api/order/{slug}/status/{order_id}/", tag = "customer",
+    params(("slug" = String, Path), ("order_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = Order),
+        (status = 404, description = "No such order at this restaurant", body = ErrorBody),
+    ))]
 pub async fn status(
     State(state): State<AppState>,
     PathParam((slug, order_id)): PathParam<(String, Uuid)>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<axum::Json<Order>> {
     storage::orders::find_at_restaurant(&state.db, &slug, order_id)
         .await?
         .map(axum::Json)

@@ -5,11 +5,14 @@ use axum::{
     http::{HeaderMap, header},
 };
 use serde::Deserialize;
-use serde_json::{Value, json};
-use shared_types::{Order, OrderStatus};
+use shared_types::{ErrorBody, Order, OrderStatus};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::Access;
+use super::{
+    Access,
+    dto::{EventPage, KitchenList, Ticket, TicketKey},
+};
 use crate::{
     auth::AuthUser,
     domain::roles::Staff,
@@ -20,13 +23,25 @@ use crate::{
     telemetry,
 };
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct StatusChange {
+    /// `preparing`, `ready`, `completed` or `cancelled`.
     status: String,
 }
 
 /// Moves an order to a new status: one conditional UPDATE, so of two concurrent moves from the
 /// same state exactly one wins; the other gets 400 (no longer allowed) or 409 (changed).
+#[utoipa::path(patch, path = "/api/kitchen/orders/{order_id}/", tag = "kitchen", request_body = StatusChange,
+    params(("order_id" = Uuid, Path),
+           ("If-Match" = Option<String>, Header, description = "The order's version (3 or \"3\"): 409 if it is no longer that")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order with its new status and version + 1", body = Order),
+        (status = 400, description = "Move not allowed (the allowed moves are named) or unknown status", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No such order, or the caller is not staff of its restaurant", body = ErrorBody),
+        (status = 409, description = "Stale If-Match version, or changed concurrently", body = ErrorBody),
+    ))]
 pub async fn update_status(
     State(state): State<AppState>,
     user: AuthUser,
@@ -107,28 +122,45 @@ fn if_match_version(headers: &HeaderMap) -> ApiResult<Option<i32>> {
 }
 
 /// The kitchen list: every active order, oldest first, with the `seq` it is current as of.
+#[utoipa::path(get, path = "/api/kitchen/{slug}/orders/", tag = "kitchen", params(("slug" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = KitchenList),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    ))]
 pub async fn active_orders(
     State(state): State<AppState>,
     access: Access<Staff>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<KitchenList>> {
     let (seq, orders) = storage::orders::active(&state.db, access.restaurant_id).await?;
-    Ok(axum::Json(json!({"seq": seq, "orders": orders})))
+    Ok(axum::Json(KitchenList { seq, orders }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
+    /// Events with `seq` above this (default 0).
     after: Option<i64>,
+    /// At most this many (default 500, 1..=1000).
     limit: Option<i64>,
 }
 
 pub const EVENTS_DEFAULT_LIMIT: i64 = 500;
 pub const EVENTS_MAX_LIMIT: i64 = 1000;
 
+#[utoipa::path(get, path = "/api/kitchen/{slug}/events/", tag = "kitchen",
+    params(("slug" = String, Path), EventsQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = EventPage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 410, description = "`after` is older than what is kept", body = ErrorBody),
+    ))]
 pub async fn events(
     State(state): State<AppState>,
     access: Access<Staff>,
     Query(query): Query<EventsQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<EventPage>> {
     let after = query.after.unwrap_or(0);
     if after < 0 {
         return Err(ApiError::field("after", "must be 0 or more"));
@@ -142,7 +174,12 @@ pub async fn events(
     }
     match storage::events::page(&state.db, access.restaurant_id, after, limit).await? {
         Page::Events { events, last_seq } => {
-            Ok(axum::Json(json!({"events": events, "last_seq": last_seq})))
+            let events = events
+                .into_iter()
+                .map(serde_json::from_value)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ApiError::Internal(e.into()))?;
+            Ok(axum::Json(EventPage { events, last_seq }))
         }
         Page::Gone { oldest_kept } => Err(ApiError::Gone(match oldest_kept {
             Some(oldest) => format!(
@@ -156,17 +193,28 @@ pub async fn events(
 }
 
 /// A ticket for the kitchen WebSocket of this restaurant, valid 60 seconds.
+#[utoipa::path(post, path = "/api/kitchen/{slug}/ws-ticket/", tag = "kitchen", params(("slug" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Ticket),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    ))]
 pub async fn ws_ticket(
     State(state): State<AppState>,
     access: Access<Staff>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Ticket>> {
     let ticket = state.tickets.issue(access.user_id, &access.slug)?;
-    Ok(axum::Json(
-        json!({"ticket": ticket, "expires_in": shared_types::TICKET_TTL_SECS}),
-    ))
+    Ok(axum::Json(Ticket {
+        ticket,
+        expires_in: shared_types::TICKET_TTL_SECS,
+    }))
 }
 
 /// The public key that verifies tickets, for kitchen-notifiers not given one in configuration.
-pub async fn ticket_key(State(state): State<AppState>) -> axum::Json<Value> {
-    axum::Json(json!({"algorithm": "EdDSA", "public_key": state.tickets.public_key_pem()}))
+#[utoipa::path(get, path = "/api/kitchen/ticket-key/", tag = "kitchen", responses((status = 200, body = TicketKey)))]
+pub async fn ticket_key(State(state): State<AppState>) -> axum::Json<TicketKey> {
+    axum::Json(TicketKey {
+        algorithm: "EdDSA".into(),
+        public_key: state.tickets.public_key_pem().to_owned(),
+    })
 }

@@ -3,6 +3,7 @@
 mod access;
 mod auth;
 mod customer;
+pub mod dto;
 mod kitchen;
 mod menu;
 mod ops;
@@ -15,7 +16,7 @@ use axum::{
     body::Body,
     http::{HeaderValue, Response, StatusCode, header},
     response::IntoResponse,
-    routing::{delete, get, patch, post},
+    routing::get,
 };
 use shared_types::ErrorBody;
 use tower::ServiceBuilder;
@@ -27,6 +28,11 @@ use tower_http::{
     timeout::TimeoutLayer,
     trace::TraceLayer,
 };
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::state::AppState;
 
@@ -34,60 +40,72 @@ pub use access::Access;
 
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Kitchen order system: order-service", version = "1.0.0",
+         description = "Orders from the customer to the kitchen. Every error is JSON {\"detail\": ...}."),
+    modifiers(&BearerAuth),
+    tags((name = "auth"), (name = "restaurants"), (name = "menu"), (name = "customer"), (name = "kitchen"), (name = "operations"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every route with its OpenAPI description: the router and the document come from the same
+/// list, so they cannot drift apart.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(restaurants::create, restaurants::list))
+        .routes(routes!(restaurants::add_staff))
+        .routes(routes!(restaurants::remove_staff))
+        .routes(routes!(menu::create_category))
+        .routes(routes!(menu::create_item))
+        .routes(routes!(menu::update_item))
+        .routes(routes!(menu::update_variant))
+        .routes(routes!(menu::update_modifier))
+        .routes(routes!(customer::menu))
+        .routes(routes!(customer::confirm))
+        .routes(routes!(customer::status))
+        .routes(routes!(kitchen::update_status))
+        .routes(routes!(kitchen::active_orders))
+        .routes(routes!(kitchen::events))
+        .routes(routes!(kitchen::ws_ticket))
+        .routes(routes!(kitchen::ticket_key))
+        .split_for_parts()
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(service_common::metrics::render))
-        .route("/api/auth/register/", post(auth::register))
-        .route("/api/auth/login/", post(auth::login))
-        .route("/api/auth/refresh/", post(auth::refresh))
+    let (routes, document) = api();
+    let document = document.to_pretty_json().unwrap_or_default();
+    routes
         .route(
-            "/api/restaurants/",
-            post(restaurants::create).get(restaurants::list),
+            "/api/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], document) }
+            }),
         )
-        .route(
-            "/api/restaurants/{slug}/staff/",
-            post(restaurants::add_staff),
-        )
-        .route(
-            "/api/restaurants/{slug}/staff/{user_id}/",
-            delete(restaurants::remove_staff),
-        )
-        .route(
-            "/api/restaurants/{slug}/menu/categories/",
-            post(menu::create_category),
-        )
-        .route(
-            "/api/restaurants/{slug}/menu/items/",
-            post(menu::create_item),
-        )
-        .route(
-            "/api/restaurants/{slug}/menu/items/{item_id}/",
-            patch(menu::update_item),
-        )
-        .route(
-            "/api/restaurants/{slug}/menu/variants/{variant_id}/",
-            patch(menu::update_variant),
-        )
-        .route(
-            "/api/restaurants/{slug}/menu/modifiers/{modifier_id}/",
-            patch(menu::update_modifier),
-        )
-        .route("/api/order/{slug}/menu/", get(customer::menu))
-        .route("/api/order/{slug}/confirm/", post(customer::confirm))
-        .route(
-            "/api/order/{slug}/status/{order_id}/",
-            get(customer::status),
-        )
-        .route(
-            "/api/kitchen/orders/{order_id}/",
-            patch(kitchen::update_status),
-        )
-        .route("/api/kitchen/{slug}/orders/", get(kitchen::active_orders))
-        .route("/api/kitchen/{slug}/events/", get(kitchen::events))
-        .route("/api/kitchen/{slug}/ws-ticket/", post(kitchen::ws_ticket))
-        .route("/api/kitchen/ticket-key/", get(kitchen::ticket_key))
         // After routing, so the route template labels the request metrics.
         .route_layer(axum::middleware::from_fn(
             service_common::metrics::track_http,

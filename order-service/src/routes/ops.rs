@@ -1,21 +1,36 @@
 use std::time::Duration;
 
-use axum::{Json, extract::State, http::StatusCode};
-use serde_json::{Value, json};
+use axum::{Json, extract::State};
+use shared_types::ErrorBody;
 
+use super::dto::Health;
 use crate::{error::ApiError, state::AppState};
 
 /// 200 while the process runs.
-pub async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+    })
 }
 
 /// 200 while the database answers. The broker does not count: orders are still taken (into
 /// the outbox) while it is away.
-pub async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, Json<Value>), ApiError> {
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, description = "The database does not answer", body = ErrorBody)))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.db);
     match tokio::time::timeout(Duration::from_secs(2), probe).await {
-        Ok(Ok(_)) => Ok((StatusCode::OK, Json(json!({"status": "ready"})))),
+        Ok(Ok(_)) => Ok(Json(Health {
+            status: "ready".into(),
+        })),
         _ => Err(ApiError::Unavailable),
     }
+}
+
+/// Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
+pub async fn metrics() -> axum::response::Response {
+    service_common::metrics::render().await
 }

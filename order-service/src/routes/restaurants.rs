@@ -1,10 +1,13 @@
 use axum::{extract::State, http::StatusCode};
 use serde::Deserialize;
-use serde_json::{Value, json};
-use shared_types::Slug;
+use shared_types::{ErrorBody, Slug};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::Access;
+use super::{
+    Access,
+    dto::{MembershipDto, RestaurantDto, StaffDto},
+};
 use crate::{
     auth::AuthUser,
     domain::roles::{Managers, StaffRole},
@@ -17,17 +20,26 @@ use crate::{
 /// Slugs that would collide with fixed path segments (`/api/kitchen/orders/…`).
 const RESERVED_SLUGS: &[&str] = &["orders"];
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewRestaurant {
     name: String,
+    /// `^[a-z0-9]+(-[a-z0-9]+)*$`, at most 100 characters.
     slug: String,
 }
 
+#[utoipa::path(post, path = "/api/restaurants/", tag = "restaurants", request_body = NewRestaurant,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = RestaurantDto),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 409, description = "Slug taken", body = ErrorBody),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
     Json(body): Json<NewRestaurant>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<(StatusCode, axum::Json<RestaurantDto>)> {
     let mut errors = FieldErrors::default();
     if body.name.trim().is_empty() {
         errors.add("name", "must not be blank");
@@ -45,35 +57,60 @@ pub async fn create(
             .ok_or_else(|| ApiError::conflict("A restaurant with this slug already exists."))?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({
-            "id": restaurant.id,
-            "name": restaurant.name,
-            "slug": restaurant.slug,
-            "created_at": restaurant.created_at,
-        })),
+        axum::Json(RestaurantDto {
+            id: restaurant.id,
+            name: restaurant.name,
+            slug: restaurant.slug,
+            created_at: restaurant.created_at,
+        }),
     ))
 }
 
-pub async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<axum::Json<Value>> {
+#[utoipa::path(get, path = "/api/restaurants/", tag = "restaurants", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Where the caller is owner or staff", body = [MembershipDto]),
+        (status = 401, body = ErrorBody),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<axum::Json<Vec<MembershipDto>>> {
     let memberships = storage::restaurants::list_for_user(&state.db, user.user_id).await?;
-    let list: Vec<Value> = memberships
-        .into_iter()
-        .map(|m| json!({"id": m.id, "name": m.name, "slug": m.slug, "role": m.role}))
-        .collect();
-    Ok(axum::Json(Value::Array(list)))
+    Ok(axum::Json(
+        memberships
+            .into_iter()
+            .map(|m| MembershipDto {
+                id: m.id,
+                name: m.name,
+                slug: m.slug,
+                role: m.role,
+            })
+            .collect(),
+    ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewStaff {
     email: String,
+    /// `manager` or `kitchen`.
     role: String,
 }
 
+#[utoipa::path(post, path = "/api/restaurants/{slug}/staff/", tag = "restaurants", request_body = NewStaff,
+    params(("slug" = String, Path)), security(("bearer" = [])),
+    responses(
+        (status = 201, body = StaffDto),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, description = "Unknown restaurant, or no registered user with this email", body = ErrorBody),
+        (status = 409, description = "Already staff", body = ErrorBody),
+    ))]
 pub async fn add_staff(
     State(state): State<AppState>,
     access: Access<Managers>,
     Json(body): Json<NewStaff>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<(StatusCode, axum::Json<StaffDto>)> {
     let role = StaffRole::parse(&body.role)
         .ok_or_else(|| ApiError::field("role", "must be 'manager' or 'kitchen'"))?;
     match storage::restaurants::add_staff(&state.db, access.restaurant_id, body.email.trim(), role)
@@ -81,7 +118,11 @@ pub async fn add_staff(
     {
         AddStaff::Added { user_id, email } => Ok((
             StatusCode::CREATED,
-            axum::Json(json!({"user_id": user_id, "email": email, "role": role.as_str()})),
+            axum::Json(StaffDto {
+                user_id,
+                email,
+                role: role.as_str().to_owned(),
+            }),
         )),
         AddStaff::NoSuchUser => Err(ApiError::NotFound(
             "No registered user has this email.".into(),
@@ -92,11 +133,20 @@ pub async fn add_staff(
     }
 }
 
+#[utoipa::path(delete, path = "/api/restaurants/{slug}/staff/{user_id}/", tag = "restaurants",
+    params(("slug" = String, Path), ("user_id" = Uuid, Path)), security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
 pub async fn remove_staff(
     State(state): State<AppState>,
     access: Access<Managers>,
-    PathParam((_, user_id)): PathParam<(String, Uuid)>,
+    PathParam(path): PathParam<(String, Uuid)>,
 ) -> ApiResult<StatusCode> {
+    let (_, user_id) = path;
     if storage::restaurants::remove_staff(&state.db, access.restaurant_id, user_id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -8,5 +8,6 @@ mod events;
 mod helpers;
 mod kitchen;
 mod menu;
+mod openapi;
 mod ops;
 mod restaurants;

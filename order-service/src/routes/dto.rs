@@ -1,0 +1,159 @@
+//! Response bodies of the REST API, typed so the OpenAPI document is generated from the very
+//! types the handlers return.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use shared_types::{Order, OrderEvent};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserDto {
+    pub id: Uuid,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Registered {
+    pub user: UserDto,
+    pub access: String,
+    pub refresh: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenPair {
+    pub access: String,
+    pub refresh: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccessToken {
+    pub access: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RestaurantDto {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembershipDto {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    /// `owner`, `manager` or `kitchen`.
+    pub role: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffDto {
+    pub user_id: Uuid,
+    pub email: String,
+    pub role: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryDto {
+    pub id: i64,
+    pub name: String,
+    pub sort_order: i32,
+    pub is_active: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VariantDto {
+    pub id: i64,
+    pub label: String,
+    #[serde(with = "shared_types::money")]
+    #[schema(value_type = String, example = "14.99")]
+    pub price: Decimal,
+    pub is_default: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ModifierDto {
+    pub id: i64,
+    pub name: String,
+    #[serde(with = "shared_types::money")]
+    #[schema(value_type = String, example = "2.00")]
+    pub price_adjustment: Decimal,
+}
+
+/// A menu item as its owner sees it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MenuItemDto {
+    pub id: i64,
+    pub category_id: i64,
+    pub name: String,
+    pub description: String,
+    pub image_url: Option<String>,
+    pub sort_order: i32,
+    pub is_active: bool,
+    pub variants: Vec<VariantDto>,
+    pub modifiers: Vec<ModifierDto>,
+}
+
+/// The customer's menu.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PublicMenu {
+    pub restaurant_name: String,
+    pub categories: Vec<PublicCategory>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PublicCategory {
+    pub id: i64,
+    pub name: String,
+    pub sort_order: i32,
+    pub items: Vec<PublicItem>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PublicItem {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub image_url: Option<String>,
+    pub variants: Vec<VariantDto>,
+    pub modifiers: Vec<ModifierDto>,
+}
+
+/// The kitchen list: active orders as of the restaurant's event `seq`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KitchenList {
+    pub seq: i64,
+    pub orders: Vec<Order>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    pub events: Vec<OrderEvent>,
+    /// The restaurant's newest `seq`: a page ending below it has more after it.
+    pub last_seq: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ticket {
+    pub ticket: String,
+    /// Seconds.
+    pub expires_in: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketKey {
+    /// Always `EdDSA`.
+    pub algorithm: String,
+    /// Ed25519 public key, SPKI PEM.
+    pub public_key: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}
