@@ -89,7 +89,7 @@ async fn up(demo: bool, order_addr: SocketAddr, notifier_addr: SocketAddr) -> an
         kitchen_notifier::config::Config::from_env().map_err(|e| anyhow::anyhow!("{e}"))?;
     notifier.listen_addr = notifier_addr;
     notifier.order_service_url = format!("http://{order_addr}");
-    service_common::logging::init(orders.log_format);
+    let telemetry = service_common::telemetry::init(orders.log_format, "kitchen");
     if orders.jwt_secret_generated {
         tracing::warn!(
             "JWT_SECRET is not set: tokens are signed with a random secret and end with this process"
@@ -117,6 +117,7 @@ async fn up(demo: bool, order_addr: SocketAddr, notifier_addr: SocketAddr) -> an
     service_common::shutdown::signal().await;
     stop.cancel();
     let (orders_done, notifier_done) = tokio::join!(order_task, notifier_task);
+    telemetry.shutdown();
     orders_done??;
     notifier_done??;
     Ok(())

@@ -247,7 +247,21 @@ impl Broker {
             };
             match next {
                 Some(Ok(delivery)) => {
-                    let ingested = hub.ingest(&delivery.data);
+                    // Continues the trace of the request that made the change.
+                    let span = tracing::info_span!(
+                        "kitchen event consume",
+                        otel.name = %format!("{} process", delivery.routing_key),
+                        otel.kind = "consumer",
+                        messaging.system = "rabbitmq",
+                        messaging.rabbitmq.destination.routing_key = %delivery.routing_key,
+                    );
+                    service_common::telemetry::set_parent(
+                        &span,
+                        service_common::telemetry::context_from_amqp(
+                            delivery.properties.headers().as_ref(),
+                        ),
+                    );
+                    let ingested = span.in_scope(|| hub.ingest(&delivery.data));
                     metrics::counter!("events_consumed_total", "outcome" => ingested.as_str())
                         .increment(1);
                     if ingested == Ingested::Malformed {

@@ -317,6 +317,15 @@ impl Hub {
         let Some(feed) = lock(&self.feeds).get(slug).cloned() else {
             return Ingested::NotWatched;
         };
+        // One frame, shared by every subscriber of the restaurant.
+        let _fan_out = tracing::info_span!(
+            "websocket fan-out",
+            restaurant = %slug,
+            seq,
+            subscribers = feed.sender.receiver_count(),
+            frame_bytes = frame.len(),
+        )
+        .entered();
         let ring_size = self.tuning.replay_ring;
         let mut state = lock(&feed.state);
         match state.last_seq {

@@ -12,12 +12,13 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    service_common::logging::init(config.log_format);
+    let telemetry = service_common::telemetry::init(config.log_format, "kitchen-notifier");
     tracing::info!(?config, "starting kitchen-notifier");
     let result = match Application::build(config).await {
         Ok(app) => app.run_until(service_common::shutdown::signal()).await,
         Err(error) => Err(error),
     };
+    telemetry.shutdown();
     if let Err(error) = result {
         tracing::error!(error = format!("{error:#}"), "kitchen-notifier stopped");
         std::process::exit(1);

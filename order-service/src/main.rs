@@ -12,7 +12,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    telemetry::init(config.log_format);
+    let telemetry = telemetry::init(config.log_format);
     if config.jwt_secret_generated {
         tracing::warn!(
             "JWT_SECRET is not set: signing tokens with a random secret made at start. Tokens \
@@ -24,6 +24,7 @@ async fn main() {
         Ok(app) => app.run_until(service_common::shutdown::signal()).await,
         Err(error) => Err(error),
     };
+    telemetry.shutdown();
     if let Err(error) = result {
         tracing::error!(error = format!("{error:#}"), "order-service stopped");
         std::process::exit(1);

@@ -1,14 +1,20 @@
-//! Logging and trace context.
+//! Logs and traces (see `service_common::telemetry`), and the trace context stored with each
+//! outbox row so the trace continues across the broker.
 
 use service_common::env::LogFormat;
+pub use service_common::telemetry::Telemetry;
 
-pub fn init(format: LogFormat) {
-    service_common::logging::init(format);
+pub fn init(format: LogFormat) -> Telemetry {
+    service_common::telemetry::init(format, "order-service")
 }
 
-/// The W3C trace context to store with an event row, so the trace continues across the broker.
-/// Until spans are exported (OpenTelemetry), each change starts a trace of its own.
+/// The W3C trace context to store with an event row: the current request's, or, where none is
+/// being traced, a fresh one so every published message still carries a `traceparent`.
 pub fn current_trace_context() -> serde_json::Value {
+    let map = service_common::telemetry::current_context_map();
+    if map.contains_key("traceparent") {
+        return serde_json::to_value(map).unwrap_or_default();
+    }
     let mut trace_id = [0u8; 16];
     let mut span_id = [0u8; 8];
     let filled = getrandom::fill(&mut trace_id).and_then(|_| getrandom::fill(&mut span_id));

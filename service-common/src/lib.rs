@@ -8,3 +8,4 @@ pub mod healthcheck;
 pub mod logging;
 pub mod metrics;
 pub mod shutdown;
+pub mod telemetry;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use lapin::{
     BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind,
     options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions},
-    types::{AMQPValue, FieldTable},
+    types::FieldTable,
 };
 
 pub struct Publisher {
@@ -19,8 +19,8 @@ pub struct Outgoing<'a> {
     pub event_id: String,
     pub routing_key: &'a str,
     pub body: &'a [u8],
-    pub traceparent: Option<&'a str>,
-    pub tracestate: Option<&'a str>,
+    /// AMQP headers: the W3C trace context.
+    pub headers: FieldTable,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,19 +76,7 @@ impl Publisher {
         let mut pending = Vec::with_capacity(messages.len());
         let mut failure = None;
         for message in messages {
-            let mut headers = FieldTable::default();
-            if let Some(traceparent) = message.traceparent {
-                headers.insert(
-                    "traceparent".into(),
-                    AMQPValue::LongString(traceparent.into()),
-                );
-            }
-            if let Some(tracestate) = message.tracestate {
-                headers.insert(
-                    "tracestate".into(),
-                    AMQPValue::LongString(tracestate.into()),
-                );
-            }
+            let headers = message.headers.clone();
             let properties = BasicProperties::default()
                 .with_content_type("application/json".into())
                 .with_delivery_mode(2)

@@ -16,7 +16,10 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use service_common::backoff::backoff;
+use std::collections::HashMap;
+
+use lapin::types::{AMQPValue, FieldTable};
+use service_common::{backoff::backoff, telemetry};
 
 use super::publisher::{Outgoing, Publisher};
 
@@ -250,14 +253,42 @@ async fn publish_pending(
     if rows.is_empty() {
         return Ok(Ok(0));
     }
+    // A span per message, child of the request that made the change; its context goes into the
+    // message headers, so the consumer's span continues the same trace.
+    let mut spans = Vec::with_capacity(rows.len());
     let messages: Vec<Outgoing<'_>> = rows
         .iter()
-        .map(|(_, event_id, routing_key, body, trace)| Outgoing {
-            event_id: event_id.to_string(),
-            routing_key,
-            body: body.as_bytes(),
-            traceparent: trace.0.get("traceparent").and_then(Value::as_str),
-            tracestate: trace.0.get("tracestate").and_then(Value::as_str),
+        .map(|(_, event_id, routing_key, body, trace)| {
+            let stored: HashMap<String, String> =
+                serde_json::from_value(trace.0.clone()).unwrap_or_default();
+            let span = tracing::info_span!(
+                "outbox publish",
+                otel.name = %format!("{routing_key} publish"),
+                otel.kind = "producer",
+                messaging.system = "rabbitmq",
+                messaging.destination.name = %settings.exchange,
+                messaging.rabbitmq.destination.routing_key = %routing_key,
+                messaging.message.id = %event_id,
+            );
+            telemetry::set_parent(&span, telemetry::context_from_map(&stored));
+            let mut headers = FieldTable::default();
+            telemetry::inject_into_amqp(&span, &mut headers);
+            if !headers.inner().contains_key("traceparent") {
+                // Tracing is not installed: pass the stored context on as it is.
+                for (key, value) in &stored {
+                    headers.insert(
+                        key.as_str().into(),
+                        AMQPValue::LongString(value.as_str().into()),
+                    );
+                }
+            }
+            spans.push(span);
+            Outgoing {
+                event_id: event_id.to_string(),
+                routing_key,
+                body: body.as_bytes(),
+                headers,
+            }
         })
         .collect();
     let (confirmed, failure) = publisher

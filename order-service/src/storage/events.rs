@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// Writes the event row; call inside the transaction that made the change.
+#[tracing::instrument(name = "db.events.insert", skip_all)]
 pub async fn insert(
     tx: &mut PgConnection,
     restaurant: Uuid,
@@ -46,6 +47,7 @@ pub enum Page {
 
 /// The events with `seq > after`, oldest first, at most `limit`, and the restaurant's newest
 /// `seq`, read in one snapshot.
+#[tracing::instrument(name = "db.events.page", skip_all)]
 pub async fn page(
     db: &PgPool,
     restaurant: Uuid,
@@ -86,6 +88,7 @@ pub async fn page(
 /// for long. Returns how many went. Per restaurant only a prefix of the log goes (nothing
 /// after an event still waiting to be published), so "the oldest kept seq" tells a reader
 /// exactly what is missing.
+#[tracing::instrument(name = "db.events.prune", skip_all)]
 pub async fn prune(db: &PgPool, retention: Duration) -> Result<u64, sqlx::Error> {
     let mut total = 0;
     loop {

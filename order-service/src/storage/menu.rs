@@ -18,6 +18,7 @@ pub struct Category {
     pub is_active: bool,
 }
 
+#[tracing::instrument(name = "db.menu.insert_category", skip_all)]
 pub async fn insert_category(
     db: &PgPool,
     restaurant: Uuid,
@@ -52,6 +53,7 @@ macro_rules! item_json {
 
 /// Inserts an item with its variants and modifiers; `None` when the category is not one of
 /// this restaurant's.
+#[tracing::instrument(name = "db.menu.insert_item", skip_all)]
 pub async fn insert_item(
     db: &PgPool,
     restaurant: Uuid,
@@ -127,6 +129,7 @@ async fn item_by_id<'e, E: sqlx::PgExecutor<'e>>(
 }
 
 /// Applies a PATCH to an item of this restaurant; `None` when there is no such item.
+#[tracing::instrument(name = "db.menu.update_item", skip_all)]
 pub async fn update_item(
     db: &PgPool,
     restaurant: Uuid,
@@ -170,6 +173,7 @@ pub struct Variant {
 
 /// Applies a PATCH to a variant of one of this restaurant's items. Making a variant the
 /// default clears the flag on its siblings in the same transaction.
+#[tracing::instrument(name = "db.menu.update_variant", skip_all)]
 pub async fn update_variant(
     db: &PgPool,
     restaurant: Uuid,
@@ -233,6 +237,7 @@ pub struct Modifier {
     pub price_adjustment: Decimal,
 }
 
+#[tracing::instrument(name = "db.menu.update_modifier", skip_all)]
 pub async fn update_modifier(
     db: &PgPool,
     restaurant: Uuid,
@@ -257,6 +262,7 @@ pub async fn update_modifier(
 
 /// The customer's menu: active categories and their active items, in `sort_order`.
 /// `None` when the slug is unknown.
+#[tracing::instrument(name = "db.menu.public_menu", skip_all)]
 pub async fn public_menu(db: &PgPool, slug: &str) -> Result<Option<Value>, sqlx::Error> {
     let json: Option<Json<Value>> = sqlx::query_scalar(concat!(
         "SELECT jsonb_build_object('restaurant_name', r.name, 'categories', COALESCE((
@@ -278,6 +284,7 @@ pub async fn public_menu(db: &PgPool, slug: &str) -> Result<Option<Value>, sqlx:
 }
 
 /// The items of `ids` that are on the restaurant's active menu (item and category active).
+#[tracing::instrument(name = "db.menu.orderable_items", skip_all)]
 pub async fn orderable_items(
     db: &PgPool,
     restaurant: Uuid,

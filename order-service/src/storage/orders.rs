@@ -66,6 +66,7 @@ fn into_orders(rows: Vec<OrderRow>) -> Result<Vec<Order>, sqlx::Error> {
     rows.into_iter().map(Order::try_from).collect()
 }
 
+#[tracing::instrument(name = "db.orders.find", skip_all)]
 pub async fn find(db: &PgPool, order_id: Uuid) -> Result<Option<Order>, sqlx::Error> {
     let row: Option<OrderRow> = sqlx::query_as(concat!(
         "SELECT ",
@@ -79,6 +80,7 @@ pub async fn find(db: &PgPool, order_id: Uuid) -> Result<Option<Order>, sqlx::Er
 }
 
 /// The order, if it is one of the restaurant with this slug.
+#[tracing::instrument(name = "db.orders.find_at_restaurant", skip_all)]
 pub async fn find_at_restaurant(
     db: &PgPool,
     slug: &str,
@@ -120,6 +122,7 @@ pub enum Confirmed {
 }
 
 /// Writes a confirmed order, its lines and its `order.confirmed` event in one transaction.
+#[tracing::instrument(name = "db.orders.confirm", skip_all)]
 pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::Error> {
     let mut tx = db.begin().await?;
     // Locks the restaurant row until commit: serializes this restaurant's changes, so `seq` is
@@ -195,6 +198,7 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
 }
 
 /// The order an idempotency key was used for at this restaurant, if any.
+#[tracing::instrument(name = "db.orders.find_by_idempotency_key", skip_all)]
 pub async fn find_by_idempotency_key(
     db: &PgPool,
     restaurant: Uuid,
@@ -326,6 +330,7 @@ pub struct OrderState {
 
 /// The order's state, only if `user` is owner or staff of its restaurant: to anyone else the
 /// order does not exist.
+#[tracing::instrument(name = "db.orders.state_for_staff", skip_all)]
 pub async fn state_for_staff(
     db: &PgPool,
     order_id: Uuid,
@@ -357,6 +362,7 @@ pub async fn state_for_staff(
 /// Moves the order from `from` (at `version`) to `to` and writes its `order.status_changed`
 /// event, in one transaction. `None` when the order is no longer at that status and version:
 /// someone else moved it first.
+#[tracing::instrument(name = "db.orders.transition", skip_all)]
 pub async fn transition(
     db: &PgPool,
     from: &OrderState,
@@ -410,6 +416,7 @@ pub async fn transition(
 
 /// The restaurant's orders not yet completed or cancelled, oldest first, and the restaurant's
 /// event `seq` they are current as of, read in one snapshot.
+#[tracing::instrument(name = "db.orders.active", skip_all)]
 pub async fn active(db: &PgPool, restaurant: Uuid) -> Result<(i64, Vec<Order>), sqlx::Error> {
     let mut tx = db.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")

@@ -14,6 +14,7 @@ pub struct Restaurant {
 }
 
 /// Inserts a restaurant owned by `owner`; `None` when the slug is taken.
+#[tracing::instrument(name = "db.restaurants.insert", skip_all)]
 pub async fn insert(
     db: &PgPool,
     name: &str,
@@ -46,6 +47,7 @@ pub struct Membership {
 }
 
 /// The restaurants where `user` is owner or staff, oldest first.
+#[tracing::instrument(name = "db.restaurants.list_for_user", skip_all)]
 pub async fn list_for_user(db: &PgPool, user: Uuid) -> Result<Vec<Membership>, sqlx::Error> {
     sqlx::query_as(
         "SELECT r.id, r.name, r.slug, 'owner' AS role, r.created_at FROM restaurants r WHERE r.owner_id = $1
@@ -66,6 +68,7 @@ pub struct RestaurantAccess {
     pub role: Option<Role>,
 }
 
+#[tracing::instrument(name = "db.restaurants.access", skip_all)]
 pub async fn access(
     db: &PgPool,
     slug: &str,
@@ -86,6 +89,7 @@ pub async fn access(
     }))
 }
 
+#[tracing::instrument(name = "db.restaurants.id_by_slug", skip_all)]
 pub async fn id_by_slug(db: &PgPool, slug: &str) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM restaurants WHERE slug = $1")
         .bind(slug)
@@ -99,6 +103,7 @@ pub enum AddStaff {
     AlreadyStaff,
 }
 
+#[tracing::instrument(name = "db.restaurants.add_staff", skip_all)]
 pub async fn add_staff(
     db: &PgPool,
     restaurant: Uuid,
@@ -136,6 +141,7 @@ pub async fn add_staff(
 }
 
 /// Removes a staff row; false when there was none.
+#[tracing::instrument(name = "db.restaurants.remove_staff", skip_all)]
 pub async fn remove_staff(db: &PgPool, restaurant: Uuid, user: Uuid) -> Result<bool, sqlx::Error> {
     let deleted = sqlx::query("DELETE FROM staff WHERE restaurant_id = $1 AND user_id = $2")
         .bind(restaurant)

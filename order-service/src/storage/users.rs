@@ -19,6 +19,7 @@ pub struct NewUser<'a> {
 }
 
 /// Inserts a user; `None` when the email (compared case-insensitively) is taken.
+#[tracing::instrument(name = "db.users.insert", skip_all)]
 pub async fn insert(db: &PgPool, user: NewUser<'_>) -> Result<Option<User>, sqlx::Error> {
     let result = sqlx::query_as::<_, User>(
         "INSERT INTO users (id, email, password_hash, first_name, last_name)
@@ -40,6 +41,7 @@ pub async fn insert(db: &PgPool, user: NewUser<'_>) -> Result<Option<User>, sqlx
 }
 
 /// The id and password hash of the user with this email, if any.
+#[tracing::instrument(name = "db.users.find_credentials", skip_all)]
 pub async fn find_credentials(
     db: &PgPool,
     email: &str,
@@ -50,6 +52,7 @@ pub async fn find_credentials(
         .await
 }
 
+#[tracing::instrument(name = "db.users.exists", skip_all)]
 pub async fn exists(db: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)")
         .bind(id)

@@ -17,7 +17,7 @@ pub const JWT_SECRET: &str = "integration-test-secret-integration-test-secret";
 
 static TRACING: LazyLock<()> = LazyLock::new(|| {
     if std::env::var("TEST_LOG").is_ok() {
-        order_service::telemetry::init(LogFormat::Text);
+        let _ = order_service::telemetry::init(LogFormat::Text);
     }
 });
 
