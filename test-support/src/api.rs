@@ -16,7 +16,11 @@ impl ApiClient {
     pub fn new(base: impl Into<String>) -> Self {
         Self {
             base: base.into(),
-            client: reqwest::Client::new(),
+            // Generous, but a hung server fails the test instead of hanging CI.
+            client: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .expect("HTTP client"),
         }
     }
 }

@@ -151,16 +151,24 @@ impl TestNotifier {
     }
 
     pub async fn connect_query(&self, slug: &str, query: &str) -> Client {
-        let (stream, response) = tokio_tungstenite::connect_async(self.socket_url(slug, query))
-            .await
-            .expect("handshake succeeds");
+        let (stream, response) = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio_tungstenite::connect_async(self.socket_url(slug, query)),
+        )
+        .await
+        .expect("handshake within 10 s")
+        .expect("handshake succeeds");
         assert_eq!(response.status().as_u16(), 101);
         Client::new(stream)
     }
 
     /// Attempts a handshake that must be refused; returns the status and JSON body.
     pub async fn refused(&self, slug: &str, query: &str) -> (u16, Value) {
-        match tokio_tungstenite::connect_async(self.socket_url(slug, query)).await {
+        let attempt = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio_tungstenite::connect_async(self.socket_url(slug, query)),
+        );
+        match attempt.await.expect("handshake answered within 10 s") {
             Ok(_) => panic!("handshake unexpectedly succeeded"),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 let status = response.status().as_u16();

@@ -54,6 +54,15 @@ async fn pings_keep_a_live_client_and_silence_closes_it() {
         .await;
     assert_eq!(live.next_json().await["seq"], 1);
 
+    // Keep the live client reading (so answering pings) in the background from here on.
+    let live_reader = tokio::spawn(async move {
+        while let Some(Ok(message)) = live.stream.next().await {
+            if let Message::Close(frame) = message {
+                return Some(frame.map(|f| u16::from(f.code)));
+            }
+        }
+        None
+    });
     // A client that never answers (it does not read, so it cannot pong) is closed by the
     // server once silent for the idle timeout, while the live one stays.
     let mut silent = notifier.connect("luigis").await;
@@ -73,9 +82,15 @@ async fn pings_keep_a_live_client_and_silence_closes_it() {
         || async { sockets() == 1 },
     )
     .await;
-    // Its stream ends (with the close frame, or a reset if its pong crossed the close).
+    assert!(
+        !live_reader.is_finished(),
+        "the live client is still connected"
+    );
+    // The silent client's stream ends (with the close frame, or a reset if its pong crossed
+    // the close), well within a few seconds.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), silent.stream.next())
+        match tokio::time::timeout_at(deadline, silent.stream.next())
             .await
             .expect("stream ends")
         {
@@ -87,7 +102,7 @@ async fn pings_keep_a_live_client_and_silence_closes_it() {
             Some(Err(_)) | None => break,
         }
     }
-    drop(live);
+    live_reader.abort();
 }
 
 #[tokio::test]
