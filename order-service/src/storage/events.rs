@@ -8,30 +8,40 @@ use sqlx::{PgConnection, PgPool, types::Json};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// Writes the event row; call inside the transaction that made the change.
-#[tracing::instrument(name = "db.events.insert", skip_all)]
-pub async fn insert(
+/// Appends the change's event to its restaurant's log, as the last statement of the
+/// transaction that made the change: it takes the restaurant's next `seq` (locking the
+/// restaurant row until commit, which is what makes `seq` gap-free and in commit order) and
+/// stamps `occurred_at` under that lock, in one round trip. `event.seq` and
+/// `event.occurred_at` are placeholders; the stored payload gets the real ones.
+#[tracing::instrument(name = "db.events.append", skip_all)]
+pub async fn append(
     tx: &mut PgConnection,
     restaurant: Uuid,
     event: &OrderEvent,
     trace_context: &Value,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO order_events (event_id, restaurant_id, seq, order_id, routing_key, payload,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "WITH next AS (
+            UPDATE restaurants SET event_seq = event_seq + 1 WHERE id = $2
+            RETURNING event_seq, clock_timestamp() AS at)
+         INSERT INTO order_events (event_id, restaurant_id, seq, order_id, routing_key, payload,
                                    trace_context, occurred_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         SELECT $1, $2, next.event_seq, $3, $4,
+                jsonb_set(jsonb_set($5::jsonb, '{seq}', to_jsonb(next.event_seq)),
+                          '{occurred_at}',
+                          to_jsonb(to_char(next.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))),
+                $6, next.at
+         FROM next
+         RETURNING seq",
     )
     .bind(event.event_id)
     .bind(restaurant)
-    .bind(event.seq)
     .bind(event.order.id)
     .bind(event.routing_key())
     .bind(Json(event))
     .bind(Json(trace_context))
-    .bind(event.occurred_at)
-    .execute(tx)
-    .await?;
-    Ok(())
+    .fetch_one(tx)
+    .await
 }
 
 pub enum Page {

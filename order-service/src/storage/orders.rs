@@ -125,20 +125,9 @@ pub enum Confirmed {
 #[tracing::instrument(name = "db.orders.confirm", skip_all)]
 pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::Error> {
     let mut tx = db.begin().await?;
-    // Locks the restaurant row until commit: serializes this restaurant's changes, so `seq` is
-    // gap-free in commit order and an idempotency key is checked without races.
-    let seq: i64 = sqlx::query_scalar(
-        "UPDATE restaurants SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
-    )
-    .bind(new.restaurant_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if let Some((key, request)) = new.idempotency
-        && let Some(existing) = find_idempotent(&mut tx, new.restaurant_id, key, request).await?
-    {
-        tx.rollback().await?;
-        return Ok(existing);
-    }
+    // The restaurant's lock is taken last (in `events::append`), so it is held for one statement
+    // and the commit. A concurrent request with the same idempotency key waits on the unique
+    // index instead, and finds this order once it commits.
     let order_id = Uuid::now_v7();
     let now = now_micros();
     let inserted = sqlx::query(
@@ -187,12 +176,12 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
     let event = OrderEvent {
         event_id: Uuid::now_v7(),
         event: EventKind::OrderConfirmed,
-        seq,
+        seq: 0,
         occurred_at: now,
         restaurant: new.slug.clone(),
         order,
     };
-    events::insert(&mut tx, new.restaurant_id, &event, new.trace_context).await?;
+    events::append(&mut tx, new.restaurant_id, &event, new.trace_context).await?;
     tx.commit().await?;
     Ok(Confirmed::Created(Box::new(event.order)))
 }
@@ -370,14 +359,6 @@ pub async fn transition(
     trace_context: &Value,
 ) -> Result<Option<Order>, sqlx::Error> {
     let mut tx = db.begin().await?;
-    // The restaurant's row lock first: `seq` and `occurred_at` are then both in commit order.
-    // If the move loses its race, the rollback returns the seq.
-    let seq: i64 = sqlx::query_scalar(
-        "UPDATE restaurants SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
-    )
-    .bind(from.restaurant_id)
-    .fetch_one(&mut *tx)
-    .await?;
     let now = now_micros();
     // One conditional UPDATE: no read-modify-write race, no table lock.
     let row: Option<OrderRow> = sqlx::query_as(concat!(
@@ -404,12 +385,13 @@ pub async fn transition(
     let event = OrderEvent {
         event_id: Uuid::now_v7(),
         event: EventKind::OrderStatusChanged,
-        seq,
+        seq: 0,
         occurred_at: now,
         restaurant: order.restaurant.clone(),
         order,
     };
-    events::insert(&mut tx, from.restaurant_id, &event, trace_context).await?;
+    // Takes the restaurant's lock: held for this one statement and the commit.
+    events::append(&mut tx, from.restaurant_id, &event, trace_context).await?;
     tx.commit().await?;
     Ok(Some(event.order))
 }
