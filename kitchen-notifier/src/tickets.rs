@@ -4,7 +4,7 @@
 //! order-service restart that generated a new key.
 
 use std::{
-    sync::{Arc, Mutex, RwLock},
+    sync::{Arc, RwLock},
     time::{Duration, Instant},
 };
 
@@ -26,7 +26,9 @@ pub struct TicketVerifier {
     key: RwLock<Option<Arc<DecodingKey>>>,
     /// `None` when the key was configured: nothing to fetch.
     key_url: Option<String>,
-    last_fetch: Mutex<Option<Instant>>,
+    /// When the key was last fetched. Held across the fetch, so concurrent handshakes that all
+    /// need a new key wait for one fetch and then use its result.
+    last_fetch: tokio::sync::Mutex<Option<Instant>>,
     validation: Validation,
     http: reqwest::Client,
 }
@@ -50,7 +52,7 @@ impl TicketVerifier {
                 .is_none()
                 .then(|| format!("{order_service_url}/api/kitchen/ticket-key/")),
             key: RwLock::new(key),
-            last_fetch: Mutex::new(None),
+            last_fetch: tokio::sync::Mutex::new(None),
             validation,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
@@ -72,15 +74,12 @@ impl TicketVerifier {
         let Some(url) = &self.key_url else {
             return self.has_key();
         };
-        {
-            let Ok(mut last) = self.last_fetch.lock() else {
-                return self.has_key();
-            };
-            if last.is_some_and(|at| at.elapsed() < REFETCH_MIN_INTERVAL) {
-                return self.has_key();
-            }
-            *last = Some(Instant::now());
+        let mut last = self.last_fetch.lock().await;
+        if last.is_some_and(|at| at.elapsed() < REFETCH_MIN_INTERVAL) {
+            // Fetched just now (perhaps while this caller waited for the lock).
+            return self.has_key();
         }
+        *last = Some(Instant::now());
         let fetched = async {
             let document: KeyDocument = self
                 .http

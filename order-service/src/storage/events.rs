@@ -22,7 +22,7 @@ pub async fn append(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "WITH next AS (
-            UPDATE restaurants SET event_seq = event_seq + 1 WHERE id = $2
+            UPDATE restaurant_sequences SET event_seq = event_seq + 1 WHERE restaurant_id = $2
             RETURNING event_seq, clock_timestamp() AS at)
          INSERT INTO order_events (event_id, restaurant_id, seq, order_id, routing_key, payload,
                                    trace_context, occurred_at)
@@ -69,8 +69,8 @@ pub async fn page(
         .execute(&mut *tx)
         .await?;
     let (last_seq, oldest_kept): (i64, Option<i64>) = sqlx::query_as(
-        "SELECT r.event_seq, (SELECT min(e.seq) FROM order_events e WHERE e.restaurant_id = r.id)
-         FROM restaurants r WHERE r.id = $1",
+        "SELECT COALESCE((SELECT s.event_seq FROM restaurant_sequences s WHERE s.restaurant_id = $1), 0),
+                (SELECT min(e.seq) FROM order_events e WHERE e.restaurant_id = $1)",
     )
     .bind(restaurant)
     .fetch_one(&mut *tx)

@@ -404,10 +404,12 @@ pub async fn active(db: &PgPool, restaurant: Uuid) -> Result<(i64, Vec<Order>), 
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
-    let seq: i64 = sqlx::query_scalar("SELECT event_seq FROM restaurants WHERE id = $1")
-        .bind(restaurant)
-        .fetch_one(&mut *tx)
-        .await?;
+    let seq: i64 = sqlx::query_scalar(
+        "SELECT COALESCE((SELECT event_seq FROM restaurant_sequences WHERE restaurant_id = $1), 0)",
+    )
+    .bind(restaurant)
+    .fetch_one(&mut *tx)
+    .await?;
     let rows: Vec<OrderRow> = sqlx::query_as(concat!(
         "SELECT ",
         order_columns!(),

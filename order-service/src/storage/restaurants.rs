@@ -22,8 +22,11 @@ pub async fn insert(
     owner: Uuid,
 ) -> Result<Option<Restaurant>, sqlx::Error> {
     let result = sqlx::query_as::<_, Restaurant>(
-        "INSERT INTO restaurants (id, name, slug, owner_id) VALUES ($1, $2, $3, $4)
-         RETURNING id, name, slug, created_at",
+        "WITH r AS (
+            INSERT INTO restaurants (id, name, slug, owner_id) VALUES ($1, $2, $3, $4)
+            RETURNING id, name, slug, created_at),
+         s AS (INSERT INTO restaurant_sequences (restaurant_id) SELECT id FROM r)
+         SELECT id, name, slug, created_at FROM r",
     )
     .bind(Uuid::now_v7())
     .bind(name)
