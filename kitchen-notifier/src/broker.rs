@@ -13,10 +13,10 @@ use std::{
 
 use futures_util::StreamExt;
 use lapin::{
-    Channel, Connection, ConnectionProperties, Consumer, ExchangeKind,
+    Channel, Connection, ConnectionProperties, Consumer,
     options::{
-        BasicAckOptions, BasicConsumeOptions, BasicQosOptions, ExchangeDeclareOptions,
-        QueueBindOptions, QueueDeclareOptions,
+        BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueBindOptions,
+        QueueDeclareOptions,
     },
     types::FieldTable,
 };
@@ -139,17 +139,7 @@ impl Broker {
         let queue = format!("{}.{generation}", self.queue_prefix);
         *self.queue.lock().unwrap_or_else(PoisonError::into_inner) = queue.clone();
         channel.basic_qos(512, BasicQosOptions::default()).await?;
-        channel
-            .exchange_declare(
-                self.exchange.as_str().into(),
-                ExchangeKind::Topic,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
+        service_common::amqp::declare_exchange(&channel, &self.exchange).await?;
         channel
             .queue_declare(
                 queue.as_str().into(),

@@ -36,19 +36,7 @@ pub fn router(state: AppState) -> Router {
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG))
-                .make_span_with(|request: &axum::http::Request<axum::body::Body>| {
-                    let span = tracing::info_span!(
-                        "HTTP request",
-                        otel.kind = "server",
-                        http.request.method = %request.method(),
-                        url.path = %request.uri().path(),
-                    );
-                    service_common::telemetry::set_parent(
-                        &span,
-                        service_common::telemetry::context_from_http(request.headers()),
-                    );
-                    span
-                }),
+                .make_span_with(service_common::telemetry::http_request_span),
         )
         .with_state(state)
 }

@@ -15,6 +15,22 @@ pub fn uri(url: &str) -> Result<AMQPUri, String> {
     Ok(uri)
 }
 
+/// Declares the durable topic exchange the events go to. Both services declare it, so either
+/// may start first.
+pub async fn declare_exchange(channel: &lapin::Channel, name: &str) -> lapin::Result<()> {
+    channel
+        .exchange_declare(
+            name.into(),
+            lapin::ExchangeKind::Topic,
+            lapin::options::ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            lapin::types::FieldTable::default(),
+        )
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

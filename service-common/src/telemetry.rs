@@ -160,3 +160,17 @@ pub fn context_from_amqp(headers: Option<&FieldTable>) -> Context {
 pub fn set_parent(span: &tracing::Span, parent: Context) {
     let _ = span.set_parent(parent);
 }
+
+/// A server span per HTTP request that continues the caller's trace (W3C `traceparent`), if
+/// any. It records the path only: query strings may hold credentials (kitchen tickets).
+pub fn http_request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let span = tracing::info_span!(
+        "HTTP request",
+        otel.name = %format!("{} {}", request.method(), request.uri().path()),
+        otel.kind = "server",
+        http.request.method = %request.method(),
+        url.path = %request.uri().path(),
+    );
+    set_parent(&span, context_from_http(request.headers()));
+    span
+}

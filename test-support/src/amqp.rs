@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use lapin::{
-    Connection, ConnectionProperties, Consumer, ExchangeKind,
+    Connection, ConnectionProperties, Consumer,
     message::Delivery,
-    options::{BasicConsumeOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
+    options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions},
     types::FieldTable,
 };
 
@@ -25,16 +25,7 @@ impl ExchangeTap {
             .await
             .expect("broker reachable");
         let channel = connection.create_channel().await.unwrap();
-        channel
-            .exchange_declare(
-                exchange.into(),
-                ExchangeKind::Topic,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
+        service_common::amqp::declare_exchange(&channel, exchange)
             .await
             .unwrap();
         let queue = format!("test-tap.{}", uuid::Uuid::new_v4().simple());

@@ -15,9 +15,8 @@ use kitchen_notifier::{
     state::AppState,
 };
 use lapin::{
-    BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind,
-    options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions},
-    types::FieldTable,
+    BasicProperties, Channel, Connection, ConnectionProperties,
+    options::{BasicPublishOptions, ConfirmSelectOptions},
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -220,16 +219,7 @@ impl EventPublisher {
             .confirm_select(ConfirmSelectOptions::default())
             .await
             .unwrap();
-        channel
-            .exchange_declare(
-                exchange.into(),
-                ExchangeKind::Topic,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
+        service_common::amqp::declare_exchange(&channel, exchange)
             .await
             .unwrap();
         Self {

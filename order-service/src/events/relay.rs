@@ -177,12 +177,7 @@ async fn publish_while_leader(
                 }
                 Err(error) => {
                     broker_failures += 1;
-                    next_connect = Instant::now()
-                        + backoff(
-                            broker_failures,
-                            Duration::from_millis(250),
-                            Duration::from_secs(10),
-                        );
+                    next_connect = broker_retry_at(broker_failures);
                     tracing::warn!(%error, attempt = broker_failures, "outbox relay cannot reach the broker");
                 }
             }
@@ -195,12 +190,7 @@ async fn publish_while_leader(
                     tracing::warn!(%error, "publishing failed; will reconnect to the broker");
                     publisher = None;
                     broker_failures += 1;
-                    next_connect = Instant::now()
-                        + backoff(
-                            broker_failures,
-                            Duration::from_millis(250),
-                            Duration::from_secs(10),
-                        );
+                    next_connect = broker_retry_at(broker_failures);
                 }
             }
         }
@@ -324,4 +314,14 @@ async fn record_backlog(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     metrics::gauge!("outbox_backlog").set(backlog as f64);
     metrics::gauge!("outbox_oldest_unpublished_age_seconds").set(oldest_age.unwrap_or(0.0));
     Ok(())
+}
+
+/// When to try the broker again after `failures` failed attempts in a row.
+fn broker_retry_at(failures: u32) -> Instant {
+    Instant::now()
+        + backoff(
+            failures,
+            Duration::from_millis(250),
+            Duration::from_secs(10),
+        )
 }

@@ -119,7 +119,7 @@ pub fn router(state: AppState) -> Router {
                     // Failures are logged where they happen (ApiError); a 503 from /readyz is
                     // not worth an error line.
                     TraceLayer::new_for_http()
-                        .make_span_with(request_span)
+                        .make_span_with(service_common::telemetry::http_request_span)
                         .on_failure(
                             tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
                         ),
@@ -136,22 +136,6 @@ pub fn router(state: AppState) -> Router {
                 .layer(CorsLayer::permissive()),
         )
         .with_state(state)
-}
-
-/// A span per request that continues the caller's trace (W3C `traceparent`), if any.
-fn request_span(request: &axum::http::Request<Body>) -> tracing::Span {
-    let span = tracing::info_span!(
-        "HTTP request",
-        otel.name = %format!("{} {}", request.method(), request.uri().path()),
-        otel.kind = "server",
-        http.request.method = %request.method(),
-        url.path = %request.uri().path(),
-    );
-    service_common::telemetry::set_parent(
-        &span,
-        service_common::telemetry::context_from_http(request.headers()),
-    );
-    span
 }
 
 async fn not_found() -> impl IntoResponse {
