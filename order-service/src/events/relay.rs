@@ -225,6 +225,8 @@ async fn publish_while_leader(
 type Row = (i64, Uuid, String, String, Json<Value>);
 
 /// Publishes one batch of unpublished rows in outbox order and marks the confirmed ones.
+/// (Debug level: it runs on every poll, and the publish spans it makes are the interesting ones.)
+#[tracing::instrument(name = "db.outbox.publish_pending", level = "debug", skip_all)]
 /// The outer error is the database's (the relay must step down); the inner one the broker's.
 async fn publish_pending(
     conn: &mut PgConnection,
@@ -302,6 +304,7 @@ async fn publish_pending(
 }
 
 /// Outbox backlog and the age of its oldest event, for `/metrics`.
+#[tracing::instrument(name = "db.outbox.backlog", level = "debug", skip_all)]
 async fn record_backlog(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     let (backlog, oldest_age): (i64, Option<f64>) = bounded(
         sqlx::query_as(
