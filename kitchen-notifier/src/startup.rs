@@ -19,8 +19,7 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         service_common::metrics::install();
-        let listener = TcpListener::bind(config.listen_addr)
-            .await
+        let listener = service_common::net::listen(config.listen_addr)
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
         let broker = Broker::new(&config.amqp_url, &config.exchange, &config.queue_name());
         let hub = Hub::new(broker.clone(), config.tuning.clone());

@@ -31,8 +31,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         service_common::metrics::install();
         let db = connect_database(&config).await?;
-        let listener = TcpListener::bind(config.listen_addr)
-            .await
+        let listener = service_common::net::listen(config.listen_addr)
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
         let hashing_threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let tickets = match &config.ticket_private_key_pem {

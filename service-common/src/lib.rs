@@ -7,5 +7,6 @@ pub mod env;
 pub mod healthcheck;
 pub mod logging;
 pub mod metrics;
+pub mod net;
 pub mod shutdown;
 pub mod telemetry;

@@ -1,17 +1,20 @@
-//! Argon2id password hashing, off the async runtime and bounded in concurrency: each hash costs
-//! ~19 MiB and tens of milliseconds of CPU, so a burst of logins must queue, not exhaust memory.
+//! Argon2id password hashing on a small pool of threads of its own: each hash costs ~19 MiB
+//! and tens of milliseconds of CPU, so a burst of logins queues instead of occupying the
+//! runtime, and only that many threads ever hold such buffers (with tokio's blocking pool,
+//! every one of dozens of threads kept a 19 MiB malloc arena: 675 MiB RSS after a burst).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 use anyhow::Context;
 use argon2::{
     Argon2, PasswordHasher as _, PasswordVerifier as _, password_hash::phc::PasswordHash,
 };
-use tokio::sync::Semaphore;
+
+type Job = Box<dyn FnOnce() + Send>;
 
 #[derive(Clone)]
 pub struct PasswordHasher {
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
 }
 
 /// A hash to verify against when the email is unknown, so that answer takes as long as a wrong
@@ -19,24 +22,52 @@ pub struct PasswordHasher {
 static DUMMY_HASH: OnceLock<String> = OnceLock::new();
 
 impl PasswordHasher {
-    pub fn new(max_concurrent: usize) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+    /// Starts `threads` hashing threads; they end when the last handle is dropped.
+    pub fn new(threads: usize) -> Self {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..threads.max(1) {
+            let queue = queue.clone();
+            let _ = std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
         }
+        Self { jobs }
+    }
+
+    /// Runs `work` on a hashing thread.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = done.send(work());
+            }))
+            .map_err(|_| anyhow::anyhow!("the hashing threads are gone"))?;
+        result.await.context("hashing job failed")
     }
 
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
-        let _permit = self.permits.acquire().await.context("hasher closed")?;
-        tokio::task::spawn_blocking(move || hash_blocking(&password))
-            .await
-            .context("hashing task failed")?
+        self.run(move || hash_blocking(&password)).await?
     }
 
     /// Verifies `password` against `stored`; with no stored hash it spends the same effort on a
     /// dummy hash and answers `false`.
     pub async fn verify(&self, password: String, stored: Option<String>) -> anyhow::Result<bool> {
-        let _permit = self.permits.acquire().await.context("hasher closed")?;
-        tokio::task::spawn_blocking(move || {
+        self.run(move || {
             let known = stored.is_some();
             let phc = match stored {
                 Some(phc) => phc,
@@ -49,8 +80,7 @@ impl PasswordHasher {
                 .is_ok();
             Ok(known && matches)
         })
-        .await
-        .context("verification task failed")?
+        .await?
     }
 }
 
