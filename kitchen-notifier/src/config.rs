@@ -40,6 +40,8 @@ pub struct Tuning {
     pub max_client_frame: usize,
     /// A write to a client that takes longer than this closes that client.
     pub write_timeout: Duration,
+    /// The ticket key is refetched (after a signature that does not verify) at most this often.
+    pub ticket_key_refetch_interval: Duration,
 }
 
 impl Default for Tuning {
@@ -53,6 +55,7 @@ impl Default for Tuning {
             unbind_grace: Duration::from_secs(30),
             max_client_frame: 4096,
             write_timeout: Duration::from_secs(10),
+            ticket_key_refetch_interval: Duration::from_secs(5),
         }
     }
 }

@@ -26,6 +26,7 @@ impl Application {
         let tickets = TicketVerifier::new(
             config.ticket_public_key_pem.as_deref(),
             &config.order_service_url,
+            config.tuning.ticket_key_refetch_interval,
         )
         .context("invalid TICKET_PUBLIC_KEY")?;
         Ok(Self {

@@ -12,8 +12,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, errors::ErrorKind
 use serde::Deserialize;
 use shared_types::{TICKET_AUDIENCE, TicketClaims};
 
-const REFETCH_MIN_INTERVAL: Duration = Duration::from_secs(5);
-
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TicketError {
     #[error("The ticket is missing, malformed, forged or expired.")]
@@ -31,6 +29,8 @@ pub struct TicketVerifier {
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
     validation: Validation,
     http: reqwest::Client,
+    /// Refetches are at most this frequent, so forged tickets cannot hammer order-service.
+    refetch_interval: Duration,
 }
 
 #[derive(Deserialize)]
@@ -39,7 +39,11 @@ struct KeyDocument {
 }
 
 impl TicketVerifier {
-    pub fn new(configured_pem: Option<&str>, order_service_url: &str) -> anyhow::Result<Self> {
+    pub fn new(
+        configured_pem: Option<&str>,
+        order_service_url: &str,
+        refetch_interval: Duration,
+    ) -> anyhow::Result<Self> {
         let key = configured_pem
             .map(|pem| DecodingKey::from_ed_pem(pem.as_bytes()).map(Arc::new))
             .transpose()?;
@@ -57,6 +61,7 @@ impl TicketVerifier {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
                 .build()?,
+            refetch_interval,
         })
     }
 
@@ -75,7 +80,7 @@ impl TicketVerifier {
             return self.has_key();
         };
         let mut last = self.last_fetch.lock().await;
-        if last.is_some_and(|at| at.elapsed() < REFETCH_MIN_INTERVAL) {
+        if last.is_some_and(|at| at.elapsed() < self.refetch_interval) {
             // Fetched just now (perhaps while this caller waited for the lock).
             return self.has_key();
         }
@@ -123,7 +128,7 @@ impl TicketVerifier {
                 Duration::from_millis(500),
                 Duration::from_secs(10),
             )
-            .max(REFETCH_MIN_INTERVAL);
+            .max(self.refetch_interval);
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(wait) => {}

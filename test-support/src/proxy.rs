@@ -20,6 +20,7 @@ use tokio::{
 };
 
 struct Shared {
+    upstream: std::sync::Mutex<SocketAddr>,
     open: AtomicBool,
     /// Chunks that arrived while paused and are being held.
     held: AtomicU64,
@@ -40,12 +41,13 @@ impl TcpProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
+            upstream: std::sync::Mutex::new(upstream),
             open: AtomicBool::new(true),
             held: AtomicU64::new(0),
             cuts: watch::channel(0).0,
             paused: watch::channel(false).0,
         });
-        let accept_task = tokio::spawn(accept_loop(listener, upstream, shared.clone()));
+        let accept_task = tokio::spawn(accept_loop(listener, shared.clone()));
         Ok(Self {
             addr,
             shared,
@@ -82,6 +84,15 @@ impl TcpProxy {
         self.shared.held.store(0, Ordering::SeqCst);
     }
 
+    /// Sends new connections to `upstream` from now on (a service "restarted" elsewhere).
+    pub fn redirect(&self, upstream: SocketAddr) {
+        *self
+            .shared
+            .upstream
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = upstream;
+    }
+
     /// How many chunks arrived while paused: proof that a request reached the held link.
     pub fn held(&self) -> u64 {
         self.shared.held.load(Ordering::SeqCst)
@@ -95,7 +106,7 @@ impl Drop for TcpProxy {
     }
 }
 
-async fn accept_loop(listener: TcpListener, upstream: SocketAddr, shared: Arc<Shared>) {
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     loop {
         let Ok((client, _)) = listener.accept().await else {
             continue;
@@ -105,6 +116,7 @@ async fn accept_loop(listener: TcpListener, upstream: SocketAddr, shared: Arc<Sh
             continue;
         }
         let shared = shared.clone();
+        let upstream = *shared.upstream.lock().unwrap_or_else(|e| e.into_inner());
         tokio::spawn(async move {
             let Ok(server) = TcpStream::connect(upstream).await else {
                 return;

@@ -226,3 +226,75 @@ async fn the_kitchen_client_recipe_never_misses_an_event() {
     assert_eq!(orders.len(), 3);
     assert_eq!(orders[third["id"].as_str().unwrap()], 2);
 }
+
+#[tokio::test]
+async fn after_order_service_changes_its_ticket_key_a_burst_of_handshakes_all_succeed() {
+    // The notifier fetched the first instance's key; then order-service "restarts" with a new
+    // key (a second instance behind the same address). Every handshake of a burst with tickets
+    // of the new key must succeed: one refetches the key, the others wait for it.
+    let mut system = System::new();
+    let first = system.order_service().await;
+    let second = system.order_service().await;
+    let first_addr = first
+        .api
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let second_addr = second
+        .api
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let proxy = test_support::TcpProxy::start(first_addr).await.unwrap();
+    let refetch_interval = Duration::from_millis(1500);
+    let notifier = system
+        .notifier_with(&format!("http://127.0.0.1:{}", proxy.port()), |tuning| {
+            tuning.ticket_key_refetch_interval = refetch_interval;
+        })
+        .await;
+    let first_fetch_done_by = tokio::time::Instant::now();
+    test_support::wait_until(
+        "the first key to be fetched",
+        Duration::from_secs(10),
+        || async {
+            reqwest::get(format!("http://127.0.0.1:{}/readyz", notifier.port))
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .is_ok_and(|body| body["ticket_key_loaded"] == true)
+        },
+    )
+    .await;
+    // The "restart": the old instance's connections drop, new ones reach the second instance.
+    proxy.cut();
+    proxy.redirect(second_addr);
+    proxy.restore();
+
+    let api = &second.api;
+    let k = api.kitchen("luigis").await;
+    let mut tickets = Vec::new();
+    for _ in 0..20 {
+        tickets.push(api.ws_ticket(&k.cook, &k.slug).await);
+    }
+    // Past the refetch rate limit, as after a real restart: the first failing handshake may
+    // refetch, and the burst must not outrun it.
+    tokio::time::sleep_until(first_fetch_done_by + refetch_interval).await;
+    let urls: Vec<String> = tickets
+        .iter()
+        .map(|ticket| {
+            format!(
+                "ws://127.0.0.1:{}/ws/kitchen/{}/?ticket={ticket}",
+                notifier.port, k.slug
+            )
+        })
+        .collect();
+    let statuses =
+        futures_util::future::join_all(urls.iter().map(|url| handshake_status(url))).await;
+    assert!(
+        statuses.iter().all(Option::is_none),
+        "refused handshakes: {statuses:?}"
+    );
+}

@@ -69,14 +69,28 @@ impl System {
 
     /// A kitchen-notifier in this runtime, getting its ticket key from `keys_from`.
     pub async fn notifier(&self, keys_from: &ApiClient) -> Notifier {
+        self.notifier_fetching_keys_from(&keys_from.base).await
+    }
+
+    /// A kitchen-notifier that fetches its ticket key from `order_service_url`.
+    pub async fn notifier_fetching_keys_from(&self, order_service_url: &str) -> Notifier {
+        self.notifier_with(order_service_url, |_| {}).await
+    }
+
+    pub async fn notifier_with(
+        &self,
+        order_service_url: &str,
+        tune: impl FnOnce(&mut Tuning),
+    ) -> Notifier {
         let mut config = kitchen_notifier::config::Config::from_lookup(|_| None).unwrap();
         config.listen_addr = "127.0.0.1:0".parse().unwrap();
         config.exchange = self.exchange.clone();
-        config.order_service_url = keys_from.base.clone();
+        config.order_service_url = order_service_url.to_owned();
         config.tuning = Tuning {
             unbind_grace: Duration::from_millis(500),
             ..Tuning::default()
         };
+        tune(&mut config.tuning);
         let app = kitchen_notifier::startup::Application::build(config)
             .await
             .expect("notifier starts");
