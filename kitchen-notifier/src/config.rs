@@ -161,6 +161,16 @@ mod tests {
     }
 
     #[test]
+    fn protocol_timings_are_api_md_s() {
+        let tuning = Tuning::default();
+        assert_eq!(tuning.ping_interval, Duration::from_secs(20));
+        assert_eq!(tuning.idle_timeout, Duration::from_secs(60));
+        assert_eq!(tuning.client_backlog, 1024);
+        assert!(tuning.replay_ring >= 256);
+        assert_eq!(tuning.max_client_frame, 4096);
+    }
+
+    #[test]
     fn malformed_values_name_their_variable() {
         for (name, value) in [
             ("LISTEN_ADDR", "x"),

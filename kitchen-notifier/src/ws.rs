@@ -195,6 +195,8 @@ async fn write_loop(
             metrics::counter!("ws_frames_sent_total").increment(frames.len() as u64);
         }
     }
+    // Looked up once per connection: the per-frame path only bumps an atomic.
+    let frames_sent = metrics::counter!("ws_frames_sent_total");
     let mut ping = tokio::time::interval_at(
         tokio::time::Instant::now() + tuning.ping_interval,
         tuning.ping_interval,
@@ -244,7 +246,7 @@ async fn write_loop(
                     if !send(&mut out, text(&frame), timeout).await {
                         return Ended::WriteFailed;
                     }
-                    metrics::counter!("ws_frames_sent_total").increment(1);
+                    frames_sent.increment(1);
                 }
                 Ok(Outbound::Resync) => {
                     if !send(&mut out, text(RESYNC_FRAME), timeout).await {

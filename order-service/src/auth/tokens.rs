@@ -115,6 +115,21 @@ mod tests {
     }
 
     #[test]
+    fn access_tokens_live_15_minutes_and_refresh_tokens_7_days() {
+        let keys = TokenKeys::new("0123456789abcdef0123456789abcdef");
+        for (kind, ttl) in [
+            (TokenKind::Access, 15 * 60),
+            (TokenKind::Refresh, 7 * 24 * 3600),
+        ] {
+            let token = keys.issue(Uuid::new_v4(), kind).unwrap();
+            let claims = decode::<Claims>(&token, &keys.decoding, &keys.validation)
+                .unwrap()
+                .claims;
+            assert_eq!(claims.exp - claims.iat, ttl);
+        }
+    }
+
+    #[test]
     fn expired_and_foreign_tokens_fail() {
         let keys = TokenKeys::new("0123456789abcdef0123456789abcdef");
         let other = TokenKeys::new("another-secret-another-secret-xx");

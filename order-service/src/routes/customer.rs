@@ -60,13 +60,20 @@ pub async fn confirm(
         .get("idempotency-key")
         .map(|value| orders::parse_idempotency_key(value.as_bytes()))
         .transpose()?;
-    let request = serde_json::to_value(&body).map_err(anyhow::Error::from)?;
+    // The request as stored with its key, to tell a replay from a different request; only
+    // needed when there is a key.
+    let keyed = match key {
+        Some(key) => Some((
+            key,
+            serde_json::to_value(&body).map_err(anyhow::Error::from)?,
+        )),
+        None => None,
+    };
     // A retry must get the first order even if the menu changed since: look the key up before
     // validating against the menu. (The transaction checks again, for concurrent requests.)
-    if let Some(key) = key.as_deref()
+    if let Some((key, request)) = &keyed
         && let Some(existing) =
-            storage::orders::find_by_idempotency_key(&state.db, restaurant_id, key, &request)
-                .await?
+            storage::orders::find_by_idempotency_key(&state.db, restaurant_id, key, request).await?
     {
         return replay(&state, existing).await;
     }
@@ -84,7 +91,7 @@ pub async fn confirm(
             language: body.language(),
             total_price: total,
             lines: &lines,
-            idempotency: key.as_deref().map(|k| (k, &request)),
+            idempotency: keyed.as_ref().map(|(key, request)| (key.as_str(), request)),
             trace_context: &telemetry::current_trace_context(),
         },
     )
