@@ -49,7 +49,7 @@ pub async fn update_status(
     headers: HeaderMap,
     Json(body): Json<StatusChange>,
 ) -> ApiResult<axum::Json<Order>> {
-    let current = storage::orders::state_for_staff(&state.db, order_id, user.user_id)
+    let current = storage::orders::find_for_staff(&state.db, order_id, user.user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Order"))?;
     let to = OrderStatus::from_str(&body.status).map_err(|_| {
@@ -63,10 +63,11 @@ pub async fn update_status(
         )
     })?;
     let expected_version = if_match_version(&headers)?;
-    if expected_version.is_some_and(|expected| expected != current.version) {
-        return Err(stale_version(current.version));
+    if expected_version.is_some_and(|expected| expected != current.order.version) {
+        return Err(stale_version(current.order.version));
     }
     current
+        .order
         .status
         .check_move(to)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -77,9 +78,10 @@ pub async fn update_status(
         return Ok(axum::Json(order));
     }
     // Someone else changed the order between our read and our UPDATE.
-    let now = storage::orders::state_for_staff(&state.db, order_id, user.user_id)
+    let now = storage::orders::find_for_staff(&state.db, order_id, user.user_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("Order"))?;
+        .ok_or_else(|| ApiError::not_found("Order"))?
+        .order;
     if expected_version.is_some() {
         return Err(stale_version(now.version));
     }

@@ -8,23 +8,14 @@ use sqlx::{PgConnection, PgPool, types::Json};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// Appends the change's event to its restaurant's log, as the last statement of the
-/// transaction that made the change: it takes the restaurant's next `seq` (locking the
-/// restaurant row until commit, which is what makes `seq` gap-free and in commit order) and
-/// stamps `occurred_at` under that lock, in one round trip. `event.seq` and
-/// `event.occurred_at` are placeholders; the stored payload gets the real ones.
-#[tracing::instrument(name = "db.events.append", skip_all)]
-pub async fn append(
-    tx: &mut PgConnection,
-    restaurant: Uuid,
-    event: &OrderEvent,
-    trace_context: &Value,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "WITH next AS (
-            UPDATE restaurant_sequences SET event_seq = event_seq + 1 WHERE restaurant_id = $2
-            RETURNING event_seq, clock_timestamp() AS at)
-         INSERT INTO order_events (event_id, restaurant_id, seq, order_id, routing_key, payload,
+/// The tail of every statement that records a change: given a CTE `next` holding the
+/// restaurant's bumped `seq` (taken with its row lock, held until commit: that is what makes
+/// `seq` gap-free and in commit order) and the time `at` read under that lock, inserts the
+/// event. Parameters: $1 event id, $2 restaurant, $3 order, $4 routing key, $5 payload (its
+/// `seq` and `occurred_at` are placeholders, set here), $6 trace context.
+macro_rules! insert_event_from_next {
+    () => {
+        "INSERT INTO order_events (event_id, restaurant_id, seq, order_id, routing_key, payload,
                                    trace_context, occurred_at)
          SELECT $1, $2, next.event_seq, $3, $4,
                 jsonb_set(jsonb_set($5::jsonb, '{seq}', to_jsonb(next.event_seq)),
@@ -32,14 +23,49 @@ pub async fn append(
                           to_jsonb(to_char(next.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))),
                 $6, next.at
          FROM next
-         RETURNING seq",
+         RETURNING seq"
+    };
+}
+pub(crate) use insert_event_from_next;
+
+/// Binds the parameters `insert_event_from_next!` expects, in its order.
+pub(crate) fn bind_event<'q>(
+    query: sqlx::query::QueryScalar<'q, sqlx::Postgres, i64, sqlx::postgres::PgArguments>,
+    restaurant: Uuid,
+    event: &'q OrderEvent,
+    trace_context: &'q Value,
+) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, i64, sqlx::postgres::PgArguments> {
+    query
+        .bind(event.event_id)
+        .bind(restaurant)
+        .bind(event.order.id)
+        .bind(event.routing_key())
+        .bind(Json(event))
+        .bind(Json(trace_context))
+}
+
+/// Appends the change's event to its restaurant's log, as the last statement of the
+/// transaction that made the change, so the restaurant's lock is held for one statement and
+/// the commit. `event.seq` and `event.occurred_at` are placeholders; the stored payload gets
+/// the real ones.
+#[tracing::instrument(name = "db.events.append", skip_all)]
+pub async fn append(
+    tx: &mut PgConnection,
+    restaurant: Uuid,
+    event: &OrderEvent,
+    trace_context: &Value,
+) -> Result<i64, sqlx::Error> {
+    bind_event(
+        sqlx::query_scalar(concat!(
+            "WITH next AS (
+                UPDATE restaurant_sequences SET event_seq = event_seq + 1 WHERE restaurant_id = $2
+                RETURNING event_seq, clock_timestamp() AS at) ",
+            insert_event_from_next!()
+        )),
+        restaurant,
+        event,
+        trace_context,
     )
-    .bind(event.event_id)
-    .bind(restaurant)
-    .bind(event.order.id)
-    .bind(event.routing_key())
-    .bind(Json(event))
-    .bind(Json(trace_context))
     .fetch_one(tx)
     .await
 }

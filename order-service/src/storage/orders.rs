@@ -308,92 +308,100 @@ async fn insert_lines(
         .collect())
 }
 
-/// Where an order stands, as seen by a member of its restaurant's staff.
+/// An order as seen by a member of its restaurant's staff.
 #[derive(Debug, Clone)]
-pub struct OrderState {
-    pub id: Uuid,
+pub struct StaffOrder {
     pub restaurant_id: Uuid,
-    pub status: OrderStatus,
-    pub version: i32,
+    pub order: Order,
 }
 
-/// The order's state, only if `user` is owner or staff of its restaurant: to anyone else the
-/// order does not exist.
-#[tracing::instrument(name = "db.orders.state_for_staff", skip_all)]
-pub async fn state_for_staff(
+#[derive(FromRow)]
+struct StaffOrderRow {
+    restaurant_id: Uuid,
+    #[sqlx(flatten)]
+    order: OrderRow,
+}
+
+/// The order, only if `user` is owner or staff of its restaurant: to anyone else the order
+/// does not exist.
+#[tracing::instrument(name = "db.orders.find_for_staff", skip_all)]
+pub async fn find_for_staff(
     db: &PgPool,
     order_id: Uuid,
     user: Uuid,
-) -> Result<Option<OrderState>, sqlx::Error> {
-    let row: Option<(Uuid, Uuid, String, i32)> = sqlx::query_as(
-        "SELECT o.id, o.restaurant_id, o.status, o.version
-         FROM orders o JOIN restaurants r ON r.id = o.restaurant_id
+) -> Result<Option<StaffOrder>, sqlx::Error> {
+    let row: Option<StaffOrderRow> = sqlx::query_as(concat!(
+        "SELECT o.restaurant_id, ",
+        order_columns!(),
+        " FROM orders o JOIN restaurants r ON r.id = o.restaurant_id
          WHERE o.id = $1 AND (r.owner_id = $2
-               OR EXISTS (SELECT 1 FROM staff s WHERE s.restaurant_id = r.id AND s.user_id = $2))",
-    )
+               OR EXISTS (SELECT 1 FROM staff s WHERE s.restaurant_id = r.id AND s.user_id = $2))"
+    ))
     .bind(order_id)
     .bind(user)
     .fetch_optional(db)
     .await?;
-    row.map(|(id, restaurant_id, status, version)| {
-        let status = OrderStatus::from_str(&status)
-            .map_err(|_| sqlx::Error::Decode("stored order has an invalid status".into()))?;
-        Ok(OrderState {
-            id,
-            restaurant_id,
-            status,
-            version,
+    row.map(|row| {
+        Ok(StaffOrder {
+            restaurant_id: row.restaurant_id,
+            order: Order::try_from(row.order)?,
         })
     })
     .transpose()
 }
 
-/// Moves the order from `from` (at `version`) to `to` and writes its `order.status_changed`
-/// event, in one transaction. `None` when the order is no longer at that status and version:
-/// someone else moved it first.
+/// Moves the order from where `from` saw it to `to` and records its `order.status_changed`
+/// event, in one statement (so one implicit transaction and one round trip): a conditional
+/// UPDATE of the order, then the restaurant's `seq` and the event, only if the order was still
+/// at `from`'s status and version. `None` when it was not: someone else moved it first.
+///
+/// Only status, version and `updated_at` of an order ever change, so the moved order, and the
+/// event's payload, are `from` with those three changed.
 #[tracing::instrument(name = "db.orders.transition", skip_all)]
 pub async fn transition(
     db: &PgPool,
-    from: &OrderState,
+    from: &StaffOrder,
     to: OrderStatus,
     trace_context: &Value,
 ) -> Result<Option<Order>, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    let now = now_micros();
-    // One conditional UPDATE: no read-modify-write race, no table lock.
-    let row: Option<OrderRow> = sqlx::query_as(concat!(
-        "WITH o AS (
-            UPDATE orders SET status = $2, version = version + 1, updated_at = $3
-            WHERE id = $1 AND status = $4 AND version = $5
-            RETURNING *)
-         SELECT ",
-        order_columns!(),
-        " FROM o JOIN restaurants r ON r.id = o.restaurant_id"
-    ))
-    .bind(from.id)
-    .bind(to.as_str())
-    .bind(now)
-    .bind(from.status.as_str())
-    .bind(from.version)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = row else {
-        tx.rollback().await?;
-        return Ok(None);
-    };
-    let order = Order::try_from(row)?;
+    let mut order = from.order.clone();
+    order.status = to;
+    order.version += 1;
+    order.updated_at = now_micros();
     let event = OrderEvent {
         event_id: Uuid::now_v7(),
         event: EventKind::OrderStatusChanged,
         seq: 0,
-        occurred_at: now,
+        occurred_at: order.updated_at,
         restaurant: order.restaurant.clone(),
         order,
     };
-    // Takes the restaurant's lock: held for this one statement and the commit.
-    events::append(&mut tx, from.restaurant_id, &event, trace_context).await?;
-    tx.commit().await?;
-    Ok(Some(event.order))
+    // The order's row is locked first (the EXISTS is evaluated before the sequence row is
+    // touched), as in `confirm`: one lock order everywhere, and the restaurant's lock is held
+    // only for the rest of this statement and its commit.
+    let seq: Option<i64> = events::bind_event(
+        sqlx::query_scalar(concat!(
+            "WITH moved AS (
+                UPDATE orders SET status = $7, version = version + 1, updated_at = $8
+                WHERE id = $3 AND status = $9 AND version = $10
+                RETURNING id),
+             next AS (
+                UPDATE restaurant_sequences SET event_seq = event_seq + 1
+                WHERE restaurant_id = $2 AND EXISTS (SELECT 1 FROM moved)
+                RETURNING event_seq, clock_timestamp() AS at) ",
+            events::insert_event_from_next!()
+        )),
+        from.restaurant_id,
+        &event,
+        trace_context,
+    )
+    .bind(to.as_str())
+    .bind(event.order.updated_at)
+    .bind(from.order.status.as_str())
+    .bind(from.order.version)
+    .fetch_optional(db)
+    .await?;
+    Ok(seq.map(|_| event.order))
 }
 
 /// The restaurant's orders not yet completed or cancelled, oldest first, and the restaurant's
