@@ -121,48 +121,26 @@ pub enum Confirmed {
     },
 }
 
-/// Writes a confirmed order, its lines and its `order.confirmed` event in one transaction.
+/// Writes a confirmed order, its lines and its `order.confirmed` event in one statement (so one
+/// implicit transaction): the order's lines get their ids first, so the order, its event and
+/// every row can be built before anything is written, and nothing is held open between round
+/// trips.
 #[tracing::instrument(name = "db.orders.confirm", skip_all)]
 pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    // The restaurant's lock is taken last (in `events::append`), so it is held for one statement
-    // and the commit. A concurrent request with the same idempotency key waits on the unique
-    // index instead, and finds this order once it commits.
-    let order_id = Uuid::now_v7();
-    let now = now_micros();
-    let inserted = sqlx::query(
-        "INSERT INTO orders (id, restaurant_id, table_identifier, raw_input, language, total_price,
-                             idempotency_key, idempotency_request, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+    let line_ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT nextval(pg_get_serial_sequence('order_items', 'id')) FROM generate_series(1, $1)",
     )
-    .bind(order_id)
-    .bind(new.restaurant_id)
-    .bind(new.table_identifier.as_deref())
-    .bind(new.raw_input)
-    .bind(&new.language)
-    .bind(new.total_price)
-    .bind(new.idempotency.map(|(key, _)| key))
-    .bind(new.idempotency.map(|(_, request)| Json(request)))
-    .bind(now)
-    .execute(&mut *tx)
-    .await;
-    if let Err(error) = inserted {
-        if is_unique_violation(&error, "orders_idempotency_key") {
-            tx.rollback().await?;
-            if let Some((key, request)) = new.idempotency {
-                let mut conn = db.acquire().await?;
-                if let Some(existing) =
-                    find_idempotent(&mut conn, new.restaurant_id, key, request).await?
-                {
-                    return Ok(existing);
-                }
-            }
-        }
-        return Err(error);
+    .bind(new.lines.len() as i32)
+    .fetch_all(db)
+    .await?;
+    if line_ids.len() != new.lines.len() {
+        return Err(sqlx::Error::Protocol(
+            "fewer order line ids than lines".into(),
+        ));
     }
-    let items = insert_lines(&mut tx, order_id, new.lines).await?;
+    let now = now_micros();
     let order = Order {
-        id: order_id,
+        id: Uuid::now_v7(),
         restaurant: new.slug.clone(),
         status: OrderStatus::Confirmed,
         version: 1,
@@ -171,7 +149,7 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
         language: new.language,
         created_at: now,
         updated_at: now,
-        items,
+        items: order_items(&line_ids, new.lines),
     };
     let event = OrderEvent {
         event_id: Uuid::now_v7(),
@@ -181,9 +159,82 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
         restaurant: new.slug.clone(),
         order,
     };
-    events::append(&mut tx, new.restaurant_id, &event, new.trace_context).await?;
-    tx.commit().await?;
-    Ok(Confirmed::Created(Box::new(event.order)))
+    let order = &event.order;
+    let lines = LineColumns::new(&line_ids, new.lines);
+    // The sequence row (the restaurant's lock) is taken once the order row is in, so it is
+    // held for the rest of this statement and its commit. A concurrent request with the same
+    // idempotency key waits on the unique index instead, and finds this order once it commits.
+    let written = events::bind_event(
+        sqlx::query_scalar(concat!(
+            "WITH new_order AS (
+                INSERT INTO orders (id, restaurant_id, table_identifier, raw_input, language,
+                                    total_price, idempotency_key, idempotency_request,
+                                    created_at, updated_at)
+                VALUES ($3, $2, $7, $8, $9, $10, $11, $12, $13, $13)
+                RETURNING id),
+             new_lines AS (
+                INSERT INTO order_items (id, order_id, position, menu_item_id, name, variant_id,
+                                         variant_label, variant_price, quantity, special_requests)
+                OVERRIDING SYSTEM VALUE
+                SELECT line.id, $3, line.position, line.menu_item_id, line.name, line.variant_id,
+                       line.label, line.price, line.quantity, line.request
+                FROM new_order,
+                     UNNEST($14::bigint[], $15::int[], $16::bigint[], $17::text[], $18::bigint[],
+                            $19::text[], $20::numeric[], $21::int[], $22::text[])
+                     AS line(id, position, menu_item_id, name, variant_id, label, price, quantity, request)
+                RETURNING id),
+             new_modifiers AS (
+                INSERT INTO order_item_modifiers (order_item_id, position, modifier_id, name, price_adjustment)
+                SELECT * FROM UNNEST($23::bigint[], $24::int[], $25::bigint[], $26::text[], $27::numeric[])
+                WHERE EXISTS (SELECT 1 FROM new_lines)),
+             next AS (
+                UPDATE restaurant_sequences SET event_seq = event_seq + 1
+                WHERE restaurant_id = $2 AND EXISTS (SELECT 1 FROM new_lines)
+                RETURNING event_seq, clock_timestamp() AS at) ",
+            events::insert_event_from_next!()
+        )),
+        new.restaurant_id,
+        &event,
+        new.trace_context,
+    )
+    .bind(order.table_identifier.as_deref())
+    .bind(new.raw_input)
+    .bind(&order.language)
+    .bind(order.total_price)
+    .bind(new.idempotency.map(|(key, _)| key))
+    .bind(new.idempotency.map(|(_, request)| Json(request)))
+    .bind(now)
+    .bind(&lines.ids)
+    .bind(&lines.positions)
+    .bind(&lines.menu_item_ids)
+    .bind(&lines.names)
+    .bind(&lines.variant_ids)
+    .bind(&lines.labels)
+    .bind(&lines.prices)
+    .bind(&lines.quantities)
+    .bind(&lines.requests)
+    .bind(&lines.modifier_line_ids)
+    .bind(&lines.modifier_positions)
+    .bind(&lines.modifier_ids)
+    .bind(&lines.modifier_names)
+    .bind(&lines.modifier_prices)
+    .fetch_one(db)
+    .await;
+    match written {
+        Ok(_) => Ok(Confirmed::Created(Box::new(event.order))),
+        Err(error) if is_unique_violation(&error, "orders_idempotency_key") => {
+            if let Some((key, request)) = new.idempotency {
+                let mut conn = db.acquire().await?;
+                if let Some(existing) =
+                    find_idempotent(&mut conn, new.restaurant_id, key, request).await?
+                {
+                    return Ok(existing);
+                }
+            }
+            Err(error)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// The order an idempotency key was used for at this restaurant, if any.
@@ -219,75 +270,63 @@ async fn find_idempotent(
     }))
 }
 
-/// Inserts the order's lines and their modifiers (two statements, whatever the size), and
-/// returns them as the Order shows them.
-async fn insert_lines(
-    tx: &mut PgConnection,
-    order_id: Uuid,
-    lines: &[PricedLine],
-) -> Result<Vec<OrderItem>, sqlx::Error> {
-    let positions: Vec<i32> = (0..lines.len() as i32).collect();
-    let menu_item_ids: Vec<i64> = lines.iter().map(|l| l.menu_item_id).collect();
-    let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
-    let variant_ids: Vec<i64> = lines.iter().map(|l| l.variant_id).collect();
-    let labels: Vec<&str> = lines.iter().map(|l| l.variant_label.as_str()).collect();
-    let prices: Vec<Decimal> = lines.iter().map(|l| l.variant_price).collect();
-    let quantities: Vec<i32> = lines.iter().map(|l| l.quantity).collect();
-    let requests: Vec<Option<&str>> = lines
-        .iter()
-        .map(|l| l.special_requests.as_deref())
-        .collect();
-    let mut ids: Vec<(i32, i64)> = sqlx::query_as(
-        "INSERT INTO order_items (order_id, position, menu_item_id, name, variant_id, variant_label,
-                                  variant_price, quantity, special_requests)
-         SELECT $1, * FROM UNNEST($2::int[], $3::bigint[], $4::text[], $5::bigint[], $6::text[],
-                                  $7::numeric[], $8::int[], $9::text[])
-         RETURNING position, id",
-    )
-    .bind(order_id)
-    .bind(&positions)
-    .bind(&menu_item_ids)
-    .bind(&names)
-    .bind(&variant_ids)
-    .bind(&labels)
-    .bind(&prices)
-    .bind(&quantities)
-    .bind(&requests)
-    .fetch_all(&mut *tx)
-    .await?;
-    ids.sort_unstable();
+/// The order's lines, column by column, for one `UNNEST` each.
+struct LineColumns<'a> {
+    ids: &'a [i64],
+    positions: Vec<i32>,
+    menu_item_ids: Vec<i64>,
+    names: Vec<&'a str>,
+    variant_ids: Vec<i64>,
+    labels: Vec<&'a str>,
+    prices: Vec<Decimal>,
+    quantities: Vec<i32>,
+    requests: Vec<Option<&'a str>>,
+    modifier_line_ids: Vec<i64>,
+    modifier_positions: Vec<i32>,
+    modifier_ids: Vec<i64>,
+    modifier_names: Vec<&'a str>,
+    modifier_prices: Vec<Decimal>,
+}
 
-    let mut line_ids = Vec::new();
-    let mut modifier_positions = Vec::new();
-    let mut modifier_ids = Vec::new();
-    let mut modifier_names = Vec::new();
-    let mut modifier_prices = Vec::new();
-    for ((_, line_id), line) in ids.iter().zip(lines) {
-        for (position, modifier) in line.modifiers.iter().enumerate() {
-            line_ids.push(*line_id);
-            modifier_positions.push(position as i32);
-            modifier_ids.push(modifier.id);
-            modifier_names.push(modifier.name.as_str());
-            modifier_prices.push(modifier.price_adjustment);
+impl<'a> LineColumns<'a> {
+    fn new(ids: &'a [i64], lines: &'a [PricedLine]) -> Self {
+        let mut columns = LineColumns {
+            ids,
+            positions: (0..lines.len() as i32).collect(),
+            menu_item_ids: lines.iter().map(|l| l.menu_item_id).collect(),
+            names: lines.iter().map(|l| l.name.as_str()).collect(),
+            variant_ids: lines.iter().map(|l| l.variant_id).collect(),
+            labels: lines.iter().map(|l| l.variant_label.as_str()).collect(),
+            prices: lines.iter().map(|l| l.variant_price).collect(),
+            quantities: lines.iter().map(|l| l.quantity).collect(),
+            requests: lines
+                .iter()
+                .map(|l| l.special_requests.as_deref())
+                .collect(),
+            modifier_line_ids: Vec::new(),
+            modifier_positions: Vec::new(),
+            modifier_ids: Vec::new(),
+            modifier_names: Vec::new(),
+            modifier_prices: Vec::new(),
+        };
+        for (line_id, line) in ids.iter().zip(lines) {
+            for (position, modifier) in line.modifiers.iter().enumerate() {
+                columns.modifier_line_ids.push(*line_id);
+                columns.modifier_positions.push(position as i32);
+                columns.modifier_ids.push(modifier.id);
+                columns.modifier_names.push(modifier.name.as_str());
+                columns.modifier_prices.push(modifier.price_adjustment);
+            }
         }
+        columns
     }
-    if !line_ids.is_empty() {
-        sqlx::query(
-            "INSERT INTO order_item_modifiers (order_item_id, position, modifier_id, name, price_adjustment)
-             SELECT * FROM UNNEST($1::bigint[], $2::int[], $3::bigint[], $4::text[], $5::numeric[])",
-        )
-        .bind(&line_ids)
-        .bind(&modifier_positions)
-        .bind(&modifier_ids)
-        .bind(&modifier_names)
-        .bind(&modifier_prices)
-        .execute(&mut *tx)
-        .await?;
-    }
-    Ok(ids
-        .iter()
+}
+
+/// The order's lines as the Order shows them, with the ids they are stored under.
+fn order_items(ids: &[i64], lines: &[PricedLine]) -> Vec<OrderItem> {
+    ids.iter()
         .zip(lines)
-        .map(|((_, id), line)| OrderItem {
+        .map(|(id, line)| OrderItem {
             id: *id,
             menu_item_id: line.menu_item_id,
             name: line.name.clone(),
@@ -305,7 +344,7 @@ async fn insert_lines(
                 })
                 .collect(),
         })
-        .collect())
+        .collect()
 }
 
 /// An order as seen by a member of its restaurant's staff.

@@ -72,6 +72,14 @@ async fn several_lines_and_defaults() {
     assert_eq!(order["items"][1]["name"], "Salad");
     assert_eq!(order["items"][1]["special_requests"], Value::Null);
     assert_eq!(order["items"][1]["modifiers"], json!([]));
+
+    // What was stored (lines, their ids and modifiers in order) is what the confirm returned.
+    let id = order["id"].as_str().unwrap();
+    let stored = app
+        .get(&format!("/api/order/{}/status/{id}/", k.slug), None)
+        .await
+        .expect(200);
+    assert_eq!(stored, order);
 }
 
 #[tokio::test]
