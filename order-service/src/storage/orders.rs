@@ -204,7 +204,7 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
     .bind(new.idempotency.map(|(key, _)| key))
     .bind(new.idempotency.map(|(_, request)| Json(request)))
     .bind(now)
-    .bind(&lines.ids)
+    .bind(lines.ids)
     .bind(&lines.positions)
     .bind(&lines.menu_item_ids)
     .bind(&lines.names)
