@@ -1,13 +1,16 @@
 //! Serving one kitchen WebSocket after the upgrade.
 //!
 //! fastwebsockets' `read_frame` is not cancel-safe, so it never sits in a `select!`: a reader
-//! task owns the read half and passes the frames it must answer (pong, close reply, 1009) to the
-//! writer through a channel. The writer owns the write half and `select!`s over cancel-safe
-//! sources only: shutdown, those obligations, the ping timer and the restaurant's feed.
+//! task owns the read half and leaves the frames it must answer (pong, close reply, 1009) in a
+//! small shared slot for the writer. The writer owns the write half and `select!`s over
+//! cancel-safe sources only: shutdown, those answers, one timer and the restaurant's feed.
+//!
+//! Per-socket state is kept small because a notifier holds many idle sockets: no channel (its
+//! first block alone is 32 frames), one timer for both pings and the idle check.
 
 use std::{
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
@@ -19,7 +22,7 @@ use fastwebsockets::{
 use hyper_util::rt::TokioIo;
 use tokio::{
     io::{ReadHalf, WriteHalf},
-    sync::{broadcast::error::RecvError, mpsc},
+    sync::{Notify, broadcast::error::RecvError},
 };
 use tokio_util::sync::CancellationToken;
 
@@ -40,29 +43,70 @@ pub mod close {
     pub const TRY_AGAIN_LATER: u16 = 1013;
 }
 
-/// When the client was last heard from, in milliseconds since `epoch`.
-struct LastHeard {
+/// What the reader shares with the writer: when the client was last heard from, and the
+/// frames the client is owed.
+struct Shared {
     epoch: Instant,
-    millis: AtomicU64,
+    /// Milliseconds since `epoch`.
+    heard_at: AtomicU64,
+    owed: Mutex<Owed>,
+    /// Wakes the writer when something is owed; a wake-up sent while it is busy is kept.
+    wake: Notify,
 }
 
-impl LastHeard {
+/// At most one pong (RFC 6455 5.5.3 allows answering only the latest ping, which also bounds
+/// what a client flooding pings can make us hold) and the closing frame.
+#[derive(Default)]
+struct Owed {
+    pong: Option<Frame<'static>>,
+    close: Option<Frame<'static>>,
+    /// The reader has stopped: nothing more will be read.
+    reader_done: bool,
+}
+
+impl Shared {
     fn new() -> Self {
         Self {
             epoch: Instant::now(),
-            millis: AtomicU64::new(0),
+            heard_at: AtomicU64::new(0),
+            owed: Mutex::new(Owed::default()),
+            wake: Notify::new(),
         }
     }
 
     fn touch(&self) {
-        self.millis
+        self.heard_at
             .store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 
     fn silence(&self) -> Duration {
         self.epoch
             .elapsed()
-            .saturating_sub(Duration::from_millis(self.millis.load(Ordering::Relaxed)))
+            .saturating_sub(Duration::from_millis(self.heard_at.load(Ordering::Relaxed)))
+    }
+
+    fn owed(&self) -> std::sync::MutexGuard<'_, Owed> {
+        // Nothing panics while holding it; a poisoned slot is still a valid slot.
+        self.owed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn owe(&self, frame: Frame<'static>) {
+        {
+            let mut owed = self.owed();
+            if frame.opcode == OpCode::Close {
+                owed.close.get_or_insert(frame);
+            } else {
+                owed.pong = Some(frame);
+            }
+        }
+        self.wake.notify_one();
+    }
+
+    fn reader_done(&self) {
+        self.owed().reader_done = true;
+        self.wake.notify_one();
     }
 }
 
@@ -99,81 +143,55 @@ pub async fn serve(
     let (mut read_half, write_half) = ws.split(tokio::io::split);
     // Over the limit is refused before the payload is buffered (the check is `>=`).
     read_half.set_max_message_size(tuning.max_client_frame + 1);
-    let (obligations, obligated) = mpsc::channel::<Frame<'static>>(16);
-    let heard = Arc::new(LastHeard::new());
-    let reader = tokio::spawn(read_loop(read_half, obligations, heard.clone()));
-    let ended = write_loop(
-        write_half,
-        subscription,
-        obligated,
-        heard,
-        &tuning,
-        shutdown,
-    )
-    .await;
+    let shared = Arc::new(Shared::new());
+    let reader = tokio::spawn(read_loop(read_half, shared.clone()));
+    let ended = write_loop(write_half, subscription, &shared, &tuning, shutdown).await;
     reader.abort();
     ended
 }
 
-async fn read_loop(
-    mut read_half: WebSocketRead<ReadHalf<Io>>,
-    obligations: mpsc::Sender<Frame<'static>>,
-    heard: Arc<LastHeard>,
-) {
+async fn read_loop(mut read_half: WebSocketRead<ReadHalf<Io>>, shared: Arc<Shared>) {
+    let mut answer = |frame| {
+        shared.owe(frame);
+        std::future::ready(Ok::<_, std::io::Error>(()))
+    };
     loop {
-        let result = read_half
-            .read_frame(&mut |frame| {
-                let obligations = obligations.clone();
-                async move {
-                    obligations
-                        .send(frame)
-                        .await
-                        .map_err(|_| std::io::Error::other("writer gone"))
-                }
-            })
-            .await;
-        match result {
+        match read_half.read_frame(&mut answer).await {
             Ok(frame) => {
-                heard.touch();
+                shared.touch();
                 // Text, binary and pongs from the client are ignored; a close was answered
-                // through the obligation above.
+                // through `answer`.
                 if frame.opcode == OpCode::Close {
-                    return;
+                    break;
                 }
             }
             Err(WebSocketError::FrameTooLarge) => {
-                let _ = obligations
-                    .send(Frame::close(close::TOO_BIG, b"frame too large"))
-                    .await;
-                return;
+                shared.owe(Frame::close(close::TOO_BIG, b"frame too large"));
+                break;
             }
             Err(WebSocketError::InvalidUTF8) => {
-                let _ = obligations
-                    .send(Frame::close(close::INVALID_DATA, b"invalid utf-8"))
-                    .await;
-                return;
+                shared.owe(Frame::close(close::INVALID_DATA, b"invalid utf-8"));
+                break;
             }
             Err(
                 WebSocketError::UnexpectedEOF
                 | WebSocketError::ConnectionClosed
                 | WebSocketError::IoError(_)
                 | WebSocketError::SendError(_),
-            ) => return,
+            ) => break,
             Err(_) => {
-                let _ = obligations
-                    .send(Frame::close(close::PROTOCOL_ERROR, b"protocol error"))
-                    .await;
-                return;
+                shared.owe(Frame::close(close::PROTOCOL_ERROR, b"protocol error"));
+                break;
             }
         }
     }
+    shared.reader_done();
 }
 
 async fn write_loop(
     mut out: WebSocketWrite<WriteHalf<Io>>,
     mut subscription: Subscription,
-    mut obligated: mpsc::Receiver<Frame<'static>>,
-    heard: Arc<LastHeard>,
+    shared: &Shared,
     tuning: &Tuning,
     shutdown: CancellationToken,
 ) -> Ended {
@@ -197,17 +215,14 @@ async fn write_loop(
     }
     // Looked up once per connection: the per-frame path only bumps an atomic.
     let frames_sent = metrics::counter!("ws_frames_sent_total");
-    let mut ping = tokio::time::interval_at(
-        tokio::time::Instant::now() + tuning.ping_interval,
-        tuning.ping_interval,
-    );
-    // Silence is checked more often than pings go out, so a silent client is closed close to
-    // the idle timeout rather than up to a ping interval later.
-    let idle_check_every = (tuning.idle_timeout / 12).max(Duration::from_millis(10));
-    let mut idle_check = tokio::time::interval_at(
-        tokio::time::Instant::now() + idle_check_every,
-        idle_check_every,
-    );
+    // One timer for both duties: silence is checked more often than pings go out, so a silent
+    // client is closed close to the idle timeout rather than up to a ping interval later.
+    let tick_every = (tuning.idle_timeout / 12)
+        .min(tuning.ping_interval)
+        .max(Duration::from_millis(10));
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + tick_every, tick_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut next_ping = Instant::now() + tuning.ping_interval;
     loop {
         tokio::select! {
             biased;
@@ -215,30 +230,38 @@ async fn write_loop(
                 send(&mut out, Frame::close(close::GOING_AWAY, b"server shutting down"), timeout).await;
                 return Ended::Shutdown;
             }
-            obligation = obligated.recv() => {
-                let Some(frame) = obligation else {
-                    return Ended::ClientClosed;
+            _ = shared.wake.notified() => {
+                let (pong, closing, reader_done) = {
+                    let mut owed = shared.owed();
+                    (owed.pong.take(), owed.close.take(), owed.reader_done)
                 };
-                let closing = frame.opcode == OpCode::Close;
-                let too_big =
-                    closing && frame.payload.get(..2) == Some(&close::TOO_BIG.to_be_bytes()[..]);
-                if !send(&mut out, frame, timeout).await {
+                if let Some(pong) = pong
+                    && !send(&mut out, pong, timeout).await
+                {
                     return Ended::WriteFailed;
                 }
-                if closing {
+                if let Some(frame) = closing {
+                    let too_big = frame.payload.get(..2) == Some(&close::TOO_BIG.to_be_bytes()[..]);
+                    if !send(&mut out, frame, timeout).await {
+                        return Ended::WriteFailed;
+                    }
                     return if too_big { Ended::TooBig } else { Ended::ClientClosed };
                 }
+                if reader_done {
+                    return Ended::ClientClosed;
+                }
             }
-            _ = idle_check.tick() => {
-                if heard.silence() > tuning.idle_timeout {
+            _ = tick.tick() => {
+                if shared.silence() > tuning.idle_timeout {
                     send(&mut out, Frame::close(close::NORMAL, b"no answer to pings"), timeout).await;
                     return Ended::Idle;
                 }
-            }
-            _ = ping.tick() => {
-                let ping = Frame::new(true, OpCode::Ping, None, Payload::Borrowed(&[]));
-                if !send(&mut out, ping, timeout).await {
-                    return Ended::WriteFailed;
+                if Instant::now() >= next_ping {
+                    next_ping = Instant::now() + tuning.ping_interval;
+                    let ping = Frame::new(true, OpCode::Ping, None, Payload::Borrowed(&[]));
+                    if !send(&mut out, ping, timeout).await {
+                        return Ended::WriteFailed;
+                    }
                 }
             }
             message = subscription.receiver.recv() => match message {

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{
@@ -150,5 +150,41 @@ async fn shutdown_closes_clients_with_1001() {
     match client.next().await {
         Received::Closed(code) => assert_eq!(code, Some(1001)),
         other => panic!("expected close 1001, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_client_ping_is_answered_with_its_payload_and_a_close_is_echoed() {
+    let notifier = spawn_notifier().await;
+    let mut client = notifier.connect("luigis").await;
+    client
+        .stream
+        .send(Message::Ping(b"are you there".to_vec().into()))
+        .await
+        .expect("ping sent");
+    let until = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match tokio::time::timeout_at(until, client.stream.next())
+            .await
+            .expect("a pong within 5 s")
+        {
+            Some(Ok(Message::Pong(payload))) => {
+                assert_eq!(&payload[..], b"are you there");
+                break;
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("expected a pong, got {other:?}"),
+        }
+    }
+    client.stream.close(None).await.expect("close sent");
+    loop {
+        match tokio::time::timeout_at(until, client.stream.next())
+            .await
+            .expect("the close is answered within 5 s")
+        {
+            Some(Ok(Message::Close(_))) | None => break,
+            Some(Ok(_)) => continue,
+            Some(Err(error)) => panic!("expected a clean close, got {error}"),
+        }
     }
 }
