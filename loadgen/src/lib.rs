@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod bookkeeping;
+pub mod chart;
 pub mod common;
 pub mod load;
 pub mod procfs;

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use clap::{Parser, Subcommand};
+use loadgen::chart;
 use loadgen::report::{Report, emit};
 use loadgen::scenarios::{fanout, http, idle, soak};
 
@@ -27,6 +28,8 @@ enum Scenario {
     Idle(idle::IdleArgs),
     /// A steady fanout load for a long time: latency drift and memory growth.
     Soak(soak::SoakArgs),
+    /// Draw the cost curves of fanout and idle reports as one SVG.
+    Chart(chart::ChartArgs),
 }
 
 fn finish<R: Report>(report: anyhow::Result<R>, out: Option<&Path>) -> anyhow::Result<()> {
@@ -40,6 +43,7 @@ async fn main() {
         Scenario::Http(args) => finish(http::run(&args).await, args.common.out.as_deref()),
         Scenario::Idle(args) => finish(idle::run(&args).await, args.common.out.as_deref()),
         Scenario::Soak(args) => finish(soak::run(&args).await, args.common.out.as_deref()),
+        Scenario::Chart(args) => chart::run(&args).map(|out| println!("chart: {}", out.display())),
     };
     if let Err(error) = result {
         eprintln!("loadgen: {error:#}");

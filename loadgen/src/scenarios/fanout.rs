@@ -94,6 +94,8 @@ pub struct FanoutReport {
     pub http: HttpSummary,
     pub frames: FrameReport,
     pub cpu: Vec<CpuLine>,
+    /// The notifier's resident memory at the end of the load, sockets still open.
+    pub notifier_rss_kib: Option<u64>,
 }
 
 impl Report for FanoutReport {
@@ -178,6 +180,7 @@ pub async fn run(args: &FanoutArgs) -> anyhow::Result<FanoutReport> {
 
     let cpu_start = processes.cpu_snapshot();
     let elapsed = load.run(&plan).await;
+    let notifier_rss_kib = processes.notifier.and_then(crate::procfs::rss_kb);
     let frames = kitchen
         .drain(&load.api, &load.restaurants, drain, &load.attribution)
         .await;
@@ -194,5 +197,6 @@ pub async fn run(args: &FanoutArgs) -> anyhow::Result<FanoutReport> {
         http,
         frames,
         cpu,
+        notifier_rss_kib,
     })
 }
