@@ -69,7 +69,7 @@ impl Application {
         let sockets = state.sockets.clone();
         tracing::info!(local = %self.listener.local_addr()?, queue = state.broker.queue(), "kitchen-notifier listening");
         let router = routes::router(state);
-        let served = axum::serve(self.listener, router)
+        let served = axum::serve(service_common::net::without_nagle(self.listener), router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 // axum does not see upgraded connections: close them ourselves.

@@ -92,7 +92,7 @@ impl Application {
         let router = routes::router(self.state.clone());
         let local = self.listener.local_addr()?;
         tracing::info!(%local, "order-service listening");
-        let served = axum::serve(self.listener, router)
+        let served = axum::serve(service_common::net::without_nagle(self.listener), router)
             .with_graceful_shutdown(shutdown)
             .await;
         // In-flight requests are done; let the relay finish its batch, then stop.
