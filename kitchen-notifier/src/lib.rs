@@ -2,6 +2,7 @@
 //! over WebSocket. It has no database: tickets are verified offline, and the event log in
 //! order-service is the source of truth a client falls back to.
 
+pub mod batching;
 pub mod broker;
 pub mod config;
 pub mod hub;

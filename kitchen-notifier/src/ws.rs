@@ -22,16 +22,24 @@ use fastwebsockets::{
 use hyper_util::rt::TokioIo;
 use tokio::{
     io::{ReadHalf, WriteHalf},
-    sync::{Notify, broadcast::error::RecvError},
+    sync::{
+        Notify,
+        broadcast::error::{RecvError, TryRecvError},
+    },
 };
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    batching::Batching,
     config::Tuning,
     hub::{Outbound, RESYNC_FRAME, Replay, Subscription},
 };
 
 type Io = TokioIo<hyper::upgrade::Upgraded>;
+type Out = WebSocketWrite<Batching<WriteHalf<Io>>>;
+
+/// At most this many queued frames go out in one write.
+const MAX_BATCH: usize = 64;
 
 /// Close codes this server sends.
 pub mod close {
@@ -140,7 +148,12 @@ pub async fn serve(
     tuning: Tuning,
     shutdown: CancellationToken,
 ) -> Ended {
-    let (mut read_half, write_half) = ws.split(tokio::io::split);
+    let (mut read_half, mut write_half) = ws.split(|io| {
+        let (read, write) = tokio::io::split(io);
+        (read, Batching::new(write))
+    });
+    // Frames are formatted into the batch as a whole, not handed over as separate pieces.
+    write_half.set_writev(false);
     // Over the limit is refused before the payload is buffered (the check is `>=`).
     read_half.set_max_message_size(tuning.max_client_frame + 1);
     let shared = Arc::new(Shared::new());
@@ -189,7 +202,7 @@ async fn read_loop(mut read_half: WebSocketRead<ReadHalf<Io>>, shared: Arc<Share
 }
 
 async fn write_loop(
-    mut out: WebSocketWrite<WriteHalf<Io>>,
+    mut out: Out,
     mut subscription: Subscription,
     shared: &Shared,
     tuning: &Tuning,
@@ -206,9 +219,12 @@ async fn write_loop(
         }
         Replay::Frames(frames) => {
             for frame in &frames {
-                if !send(&mut out, text(frame), timeout).await {
+                if !queue(&mut out, text(frame)).await {
                     return Ended::WriteFailed;
                 }
+            }
+            if !flush(&mut out, timeout).await {
+                return Ended::WriteFailed;
             }
             metrics::counter!("ws_frames_sent_total").increment(frames.len() as u64);
         }
@@ -264,33 +280,53 @@ async fn write_loop(
                     }
                 }
             }
-            message = subscription.receiver.recv() => match message {
-                Ok(Outbound::Event(frame)) => {
-                    if !send(&mut out, text(&frame), timeout).await {
-                        return Ended::WriteFailed;
+            message = subscription.receiver.recv() => {
+                // Whatever else is already queued for this client goes out in the same write.
+                let mut message = message;
+                let mut batched = 0;
+                loop {
+                    match message {
+                        Ok(Outbound::Event(frame)) => {
+                            if !queue(&mut out, text(&frame)).await {
+                                return Ended::WriteFailed;
+                            }
+                            frames_sent.increment(1);
+                        }
+                        Ok(Outbound::Resync) => {
+                            if !queue(&mut out, text(RESYNC_FRAME)).await {
+                                return Ended::WriteFailed;
+                            }
+                            metrics::counter!("ws_resyncs_sent_total").increment(1);
+                        }
+                        Err(RecvError::Lagged(_)) => {
+                            // More than the backlog is waiting for this client: rather than
+                            // slow anyone else down, tell it to resync and let it reconnect.
+                            // After a write that timed out half-way nothing more can be framed.
+                            if send(&mut out, text(RESYNC_FRAME), timeout).await {
+                                send(&mut out, Frame::close(close::TRY_AGAIN_LATER, b"too slow"), timeout).await;
+                            }
+                            metrics::counter!("ws_resyncs_sent_total").increment(1);
+                            metrics::counter!("ws_slow_consumer_closes_total").increment(1);
+                            return Ended::SlowConsumer;
+                        }
+                        Err(RecvError::Closed) => {
+                            send(&mut out, Frame::close(close::GOING_AWAY, b"feed closed"), timeout).await;
+                            return Ended::Shutdown;
+                        }
                     }
-                    frames_sent.increment(1);
-                }
-                Ok(Outbound::Resync) => {
-                    if !send(&mut out, text(RESYNC_FRAME), timeout).await {
-                        return Ended::WriteFailed;
+                    batched += 1;
+                    if batched == MAX_BATCH {
+                        break;
                     }
-                    metrics::counter!("ws_resyncs_sent_total").increment(1);
+                    message = match subscription.receiver.try_recv() {
+                        Ok(next) => Ok(next),
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Lagged(missed)) => Err(RecvError::Lagged(missed)),
+                        Err(TryRecvError::Closed) => Err(RecvError::Closed),
+                    };
                 }
-                Err(RecvError::Lagged(_)) => {
-                    // More than the backlog is waiting for this client: rather than slow anyone
-                    // else down, tell it to resync and let it reconnect.
-                    // After a write that timed out half-way nothing more can be framed.
-                    if send(&mut out, text(RESYNC_FRAME), timeout).await {
-                        send(&mut out, Frame::close(close::TRY_AGAIN_LATER, b"too slow"), timeout).await;
-                    }
-                    metrics::counter!("ws_resyncs_sent_total").increment(1);
-                    metrics::counter!("ws_slow_consumer_closes_total").increment(1);
-                    return Ended::SlowConsumer;
-                }
-                Err(RecvError::Closed) => {
-                    send(&mut out, Frame::close(close::GOING_AWAY, b"feed closed"), timeout).await;
-                    return Ended::Shutdown;
+                if !flush(&mut out, timeout).await {
+                    return Ended::WriteFailed;
                 }
             }
         }
@@ -301,14 +337,17 @@ fn text(bytes: &[u8]) -> Frame<'_> {
     Frame::text(Payload::Borrowed(bytes))
 }
 
-/// Writes one frame; false when the client is gone or does not take it in time.
-async fn send(
-    out: &mut WebSocketWrite<WriteHalf<Io>>,
-    frame: Frame<'_>,
-    timeout: Duration,
-) -> bool {
-    matches!(
-        tokio::time::timeout(timeout, out.write_frame(frame)).await,
-        Ok(Ok(()))
-    )
+/// Adds a frame to the batch (no I/O yet); false if the connection can take no more frames.
+async fn queue(out: &mut Out, frame: Frame<'_>) -> bool {
+    out.write_frame(frame).await.is_ok()
+}
+
+/// Sends the batch; false when the client is gone or does not take it in time.
+async fn flush(out: &mut Out, timeout: Duration) -> bool {
+    matches!(tokio::time::timeout(timeout, out.flush()).await, Ok(Ok(())))
+}
+
+/// Writes one frame now; false when the client is gone or does not take it in time.
+async fn send(out: &mut Out, frame: Frame<'_>, timeout: Duration) -> bool {
+    queue(out, frame).await && flush(out, timeout).await
 }

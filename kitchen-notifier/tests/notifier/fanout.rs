@@ -21,6 +21,26 @@ async fn every_client_of_a_restaurant_hears_every_event_in_order() {
 }
 
 #[tokio::test]
+async fn a_client_that_fell_behind_gets_its_queued_frames_whole_and_in_order() {
+    let notifier = spawn_notifier().await;
+    // This client reads nothing while 300 events are published: they queue for it and go out
+    // in batches (several frames per write), each frame still whole and in `seq` order.
+    let mut behind = notifier.connect("luigis").await;
+    let mut watcher = notifier.connect("luigis").await;
+    let publisher = notifier.publisher().await;
+    for seq in 1..=300 {
+        publisher.publish(&event("luigis", seq, "confirmed")).await;
+    }
+    // Once the other client has all 300, every frame is queued or sent for this one too.
+    for seq in 1..=300 {
+        assert_eq!(watcher.next_json().await["seq"], seq);
+    }
+    for seq in 1..=300 {
+        assert_eq!(behind.next_json().await["seq"], seq);
+    }
+}
+
+#[tokio::test]
 async fn a_restaurant_hears_nothing_of_another() {
     let notifier = spawn_notifier().await;
     let mut luigis = notifier.connect("luigis").await;
