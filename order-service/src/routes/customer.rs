@@ -53,9 +53,6 @@ pub async fn confirm(
     Json(body): Json<ConfirmRequest>,
 ) -> ApiResult<Response> {
     let slug = Slug::parse(&slug).map_err(|_| ApiError::not_found("Restaurant"))?;
-    let restaurant_id = storage::restaurants::id_by_slug(&state.db, slug.as_str())
-        .await?
-        .ok_or_else(|| ApiError::not_found("Restaurant"))?;
     let key = headers
         .get("idempotency-key")
         .map(|value| orders::parse_idempotency_key(value.as_bytes()))
@@ -69,18 +66,37 @@ pub async fn confirm(
         )),
         None => None,
     };
-    // A retry must get the first order even if the menu changed since: look the key up before
-    // validating against the menu. (The transaction checks again, for concurrent requests.)
-    if let Some((key, request)) = &keyed
-        && let Some(existing) =
+    let restaurant_unknown = || ApiError::not_found("Restaurant");
+    if let Some((key, request)) = &keyed {
+        // A retry must get the first order even if the menu changed since: look the key up
+        // before validating against the menu. (The write checks again, for concurrent requests.)
+        let restaurant_id = storage::restaurants::id_by_slug(&state.db, slug.as_str())
+            .await?
+            .ok_or_else(restaurant_unknown)?;
+        if let Some(existing) =
             storage::orders::find_by_idempotency_key(&state.db, restaurant_id, key, request).await?
-    {
-        return replay(&state, existing).await;
+        {
+            return replay(&state, existing).await;
+        }
     }
-    body.validate()?;
-    let menu =
-        storage::menu::orderable_items(&state.db, restaurant_id, &body.menu_item_ids()).await?;
-    let (lines, total) = orders::price(&body, &menu)?;
+    if let Err(invalid) = body.validate() {
+        // An unknown restaurant is a 404 whatever the body.
+        storage::restaurants::id_by_slug(&state.db, slug.as_str())
+            .await?
+            .ok_or_else(restaurant_unknown)?;
+        return Err(invalid);
+    }
+    // The restaurant, its menu entries for these items and the lines' ids: one round trip.
+    let context = storage::menu::order_context(
+        &state.db,
+        slug.as_str(),
+        &body.menu_item_ids(),
+        body.items.len(),
+    )
+    .await?
+    .ok_or_else(restaurant_unknown)?;
+    let restaurant_id = context.restaurant_id;
+    let (lines, total) = orders::price(&body, &context.menu)?;
     let outcome = storage::orders::confirm(
         &state.db,
         storage::orders::NewOrder {
@@ -91,6 +107,7 @@ pub async fn confirm(
             language: body.language(),
             total_price: total,
             lines: &lines,
+            line_ids: &context.line_ids,
             idempotency: keyed.as_ref().map(|(key, request)| (key.as_str(), request)),
             trace_context: &telemetry::current_trace_context(),
         },

@@ -283,28 +283,48 @@ pub async fn public_menu(db: &PgPool, slug: &str) -> Result<Option<Value>, sqlx:
     Ok(json.map(|Json(v)| v))
 }
 
-/// The items of `ids` that are on the restaurant's active menu (item and category active).
-#[tracing::instrument(name = "db.menu.orderable_items", skip_all)]
-pub async fn orderable_items(
+/// What confirming an order at the restaurant `slug` needs, read in one round trip.
+pub struct OrderContext {
+    pub restaurant_id: Uuid,
+    /// The items asked for that are on the restaurant's active menu (item and category active).
+    pub menu: HashMap<i64, MenuEntry>,
+    /// Ids for the order's lines, taken from their sequence now so the whole order can be
+    /// written in one statement. (Unused ones leave gaps, as any failed insert would.)
+    pub line_ids: Vec<i64>,
+}
+
+/// The restaurant with this slug, the items of `item_ids` on its active menu and `lines` new
+/// order line ids; `None` when there is no such restaurant.
+#[tracing::instrument(name = "db.menu.order_context", skip_all)]
+pub async fn order_context(
     db: &PgPool,
-    restaurant: Uuid,
-    ids: &[i64],
-) -> Result<HashMap<i64, MenuEntry>, sqlx::Error> {
-    let rows: Vec<Json<MenuEntry>> = sqlx::query_scalar(
-        "SELECT jsonb_build_object('id', i.id, 'name', i.name,
-            'variants', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', v.id, 'label', v.label, 'price', v.price::text))
-                FROM menu_variants v WHERE v.item_id = i.id), '[]'::jsonb),
-            'modifiers', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', m.id, 'name', m.name, 'price_adjustment', m.price_adjustment::text))
-                FROM menu_modifiers m WHERE m.item_id = i.id), '[]'::jsonb))
-         FROM menu_items i JOIN menu_categories c ON c.id = i.category_id
-         WHERE i.restaurant_id = $1 AND i.id = ANY($2) AND i.is_active AND c.is_active",
+    slug: &str,
+    item_ids: &[i64],
+    lines: usize,
+) -> Result<Option<OrderContext>, sqlx::Error> {
+    type Row = (Uuid, Json<Vec<MenuEntry>>, Vec<i64>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT r.id,
+            COALESCE((SELECT jsonb_agg(jsonb_build_object('id', i.id, 'name', i.name,
+                'variants', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', v.id, 'label', v.label, 'price', v.price::text))
+                    FROM menu_variants v WHERE v.item_id = i.id), '[]'::jsonb),
+                'modifiers', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', m.id, 'name', m.name, 'price_adjustment', m.price_adjustment::text))
+                    FROM menu_modifiers m WHERE m.item_id = i.id), '[]'::jsonb)))
+             FROM menu_items i JOIN menu_categories c ON c.id = i.category_id
+             WHERE i.restaurant_id = r.id AND i.id = ANY($2) AND i.is_active AND c.is_active), '[]'::jsonb),
+            ARRAY(SELECT nextval(pg_get_serial_sequence('order_items', 'id')) FROM generate_series(1, $3))
+         FROM restaurants r WHERE r.slug = $1",
     )
-    .bind(restaurant)
-    .bind(ids)
-    .fetch_all(db)
+    .bind(slug)
+    .bind(item_ids)
+    .bind(lines as i32)
+    .fetch_optional(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|Json(entry)| (entry.id, entry))
-        .collect())
+    Ok(
+        row.map(|(restaurant_id, Json(entries), line_ids)| OrderContext {
+            restaurant_id,
+            menu: entries.into_iter().map(|entry| (entry.id, entry)).collect(),
+            line_ids,
+        }),
+    )
 }

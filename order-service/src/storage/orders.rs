@@ -106,6 +106,8 @@ pub struct NewOrder<'a> {
     pub language: String,
     pub total_price: Decimal,
     pub lines: &'a [PricedLine],
+    /// One id per line, from `menu::order_context`.
+    pub line_ids: &'a [i64],
     /// The `Idempotency-Key` and the request it came with.
     pub idempotency: Option<(&'a str, &'a Value)>,
     pub trace_context: &'a Value,
@@ -122,17 +124,12 @@ pub enum Confirmed {
 }
 
 /// Writes a confirmed order, its lines and its `order.confirmed` event in one statement (so one
-/// implicit transaction): the order's lines get their ids first, so the order, its event and
-/// every row can be built before anything is written, and nothing is held open between round
-/// trips.
+/// implicit transaction): the lines' ids were taken beforehand (`menu::order_context`), so the
+/// order, its event and every row are built before anything is written, and nothing is held
+/// open between round trips.
 #[tracing::instrument(name = "db.orders.confirm", skip_all)]
 pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::Error> {
-    let line_ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT nextval(pg_get_serial_sequence('order_items', 'id')) FROM generate_series(1, $1)",
-    )
-    .bind(new.lines.len() as i32)
-    .fetch_all(db)
-    .await?;
+    let line_ids = new.line_ids;
     if line_ids.len() != new.lines.len() {
         return Err(sqlx::Error::Protocol(
             "fewer order line ids than lines".into(),
@@ -149,7 +146,7 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
         language: new.language,
         created_at: now,
         updated_at: now,
-        items: order_items(&line_ids, new.lines),
+        items: order_items(line_ids, new.lines),
     };
     let event = OrderEvent {
         event_id: Uuid::now_v7(),
@@ -160,7 +157,7 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
         order,
     };
     let order = &event.order;
-    let lines = LineColumns::new(&line_ids, new.lines);
+    let lines = LineColumns::new(line_ids, new.lines);
     // The sequence row (the restaurant's lock) is taken once the order row is in, so it is
     // held for the rest of this statement and its commit. A concurrent request with the same
     // idempotency key waits on the unique index instead, and finds this order once it commits.

@@ -189,6 +189,10 @@ async fn unknown_restaurant_is_404() {
     app.confirm("nowhere", ApiClient::pizza_order(&k.menu))
         .await
         .expect_error(404);
+    // Whatever the body: an unknown restaurant is not a validation error.
+    app.confirm("nowhere", json!({"items": [], "raw_input": ""}))
+        .await
+        .expect_error(404);
     app.get(
         &format!("/api/order/nowhere/status/{}/", uuid::Uuid::new_v4()),
         None,
