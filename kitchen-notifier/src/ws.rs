@@ -282,6 +282,11 @@ async fn write_loop(
             }
             message = subscription.receiver.recv() => {
                 // Whatever else is already queued for this client goes out in the same write.
+                // Letting the other sockets' writers run first costs nothing when the notifier
+                // is idle and, when it is busy, lets more of this client's frames arrive.
+                if subscription.receiver.is_empty() {
+                    tokio::task::yield_now().await;
+                }
                 let mut message = message;
                 let mut batched = 0;
                 loop {
