@@ -11,14 +11,26 @@ use serde_json::Value;
 
 #[derive(Args, Clone, Debug)]
 pub struct ChartArgs {
-    /// JSON reports of `fanout` and `idle` runs. Fanout runs on one restaurant make the
-    /// "sockets" curves, runs on several the "restaurants" curves; idle runs give memory per
-    /// open socket.
-    #[arg(required = true)]
-    pub reports: Vec<PathBuf>,
+    /// Fanout reports that make the "by sockets" curves (x: sockets per restaurant).
+    #[arg(long, num_args = 1.., required = true)]
+    pub sockets: Vec<PathBuf>,
+    /// Fanout reports that make the "by restaurants" curves (x: restaurants).
+    #[arg(long, num_args = 1..)]
+    pub restaurants: Vec<PathBuf>,
+    /// Idle reports: notifier memory per open socket.
+    #[arg(long, num_args = 1..)]
+    pub idle: Vec<PathBuf>,
     /// Where to write the SVG.
     #[arg(long, default_value = "loadgen-curves.svg")]
     pub out: PathBuf,
+}
+
+/// The parsed reports, by the curve they belong to.
+#[derive(Debug, Default)]
+pub struct Reports {
+    pub sockets: Vec<Value>,
+    pub restaurants: Vec<Value>,
+    pub idle: Vec<Value>,
 }
 
 /// One curve: a name, a colour and its points (x, y), both positive (axes are logarithmic).
@@ -38,55 +50,61 @@ pub struct Panel {
     pub series: Vec<Series>,
 }
 
-/// The panels drawn from these reports (each a parsed JSON report).
-pub fn panels(reports: &[Value]) -> Vec<Panel> {
+/// A fanout report's frame delay p50 and p99 in ms, notifier CPU (% of a core) and RSS (MiB).
+fn fanout_point(report: &Value) -> Option<(f64, f64, f64, Option<f64>)> {
     let ms = |v: &Value| v.as_f64().map(|us| us / 1000.0);
+    let delay = &report["frames"]["delay"];
+    let notifier_cpu = report["cpu"]
+        .as_array()
+        .and_then(|lines| {
+            lines
+                .iter()
+                .find(|l| l["process"] == "kitchen-notifier")
+                .and_then(|l| l["cpu_percent"].as_f64())
+        })
+        .unwrap_or(0.0);
+    let rss = report["notifier_rss_kib"].as_f64().map(|kib| kib / 1024.0);
+    Some((
+        ms(&delay["p50_us"])?,
+        ms(&delay["p99_us"])?,
+        notifier_cpu,
+        rss,
+    ))
+}
+
+/// The panels drawn from these reports.
+pub fn panels(reports: &Reports) -> Vec<Panel> {
     let mut by_sockets = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut by_restaurants = (Vec::new(), Vec::new(), Vec::new());
     let mut idle_rss = Vec::new();
-    for report in reports {
-        match report["scenario"].as_str() {
-            Some("fanout") => {
-                let restaurants = report["params"]["restaurants"].as_f64().unwrap_or(0.0);
-                let per = report["params"]["sockets_per_restaurant"]
-                    .as_f64()
-                    .unwrap_or(0.0);
-                let delay = &report["frames"]["delay"];
-                let (Some(p50), Some(p99)) = (ms(&delay["p50_us"]), ms(&delay["p99_us"])) else {
-                    continue;
-                };
-                let notifier_cpu = report["cpu"]
-                    .as_array()
-                    .and_then(|lines| {
-                        lines
-                            .iter()
-                            .find(|l| l["process"] == "kitchen-notifier")
-                            .and_then(|l| l["cpu_percent"].as_f64())
-                    })
-                    .unwrap_or(0.0);
-                if restaurants <= 1.0 {
-                    by_sockets.0.push((per, p50));
-                    by_sockets.1.push((per, p99));
-                    by_sockets.2.push((per, notifier_cpu));
-                    if let Some(rss_kib) = report["notifier_rss_kib"].as_f64() {
-                        by_sockets.3.push((per, rss_kib / 1024.0));
-                    }
-                } else {
-                    by_restaurants.0.push((restaurants, p50));
-                    by_restaurants.1.push((restaurants, p99));
-                    by_restaurants.2.push((restaurants, notifier_cpu));
-                }
+    for report in &reports.sockets {
+        let x = report["params"]["sockets_per_restaurant"]
+            .as_f64()
+            .unwrap_or(0.0);
+        if let Some((p50, p99, cpu, rss)) = fanout_point(report) {
+            by_sockets.0.push((x, p50));
+            by_sockets.1.push((x, p99));
+            by_sockets.2.push((x, cpu));
+            if let Some(rss) = rss {
+                by_sockets.3.push((x, rss));
             }
-            Some("idle") => {
-                for step in report["steps"].as_array().into_iter().flatten() {
-                    if let (Some(open), Some(rss)) =
-                        (step["open"].as_f64(), step["notifier_rss_kb"].as_f64())
-                    {
-                        idle_rss.push((open, rss / 1024.0));
-                    }
-                }
+        }
+    }
+    for report in &reports.restaurants {
+        let x = report["params"]["restaurants"].as_f64().unwrap_or(0.0);
+        if let Some((p50, p99, cpu, _)) = fanout_point(report) {
+            by_restaurants.0.push((x, p50));
+            by_restaurants.1.push((x, p99));
+            by_restaurants.2.push((x, cpu));
+        }
+    }
+    for report in &reports.idle {
+        for step in report["steps"].as_array().into_iter().flatten() {
+            if let (Some(open), Some(rss)) =
+                (step["open"].as_f64(), step["notifier_rss_kb"].as_f64())
+            {
+                idle_rss.push((open, rss / 1024.0));
             }
-            _ => {}
         }
     }
     let series = |name: &str, colour, mut points: Vec<(f64, f64)>| {
@@ -312,15 +330,22 @@ pub fn render(panels: &[Panel]) -> String {
 }
 
 pub fn run(args: &ChartArgs) -> anyhow::Result<PathBuf> {
-    let reports = args
-        .reports
-        .iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
-        })
-        .collect::<anyhow::Result<Vec<Value>>>()?;
+    let read = |paths: &[PathBuf]| {
+        paths
+            .iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not JSON", path.display()))
+            })
+            .collect::<anyhow::Result<Vec<Value>>>()
+    };
+    let reports = Reports {
+        sockets: read(&args.sockets)?,
+        restaurants: read(&args.restaurants)?,
+        idle: read(&args.idle)?,
+    };
     std::fs::write(&args.out, render(&panels(&reports)))
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     Ok(args.out.clone())
@@ -344,15 +369,13 @@ mod tests {
 
     #[test]
     fn runs_land_on_their_curves_sorted_by_x() {
-        let reports = [
-            fanout(1, 500, 12_000, 55_000),
-            fanout(1, 50, 5_000, 38_000),
-            fanout(100, 5, 5_100, 47_000),
-            json!({"scenario": "idle", "steps": [
+        let reports = Reports {
+            sockets: vec![fanout(1, 500, 12_000, 55_000), fanout(1, 50, 5_000, 38_000)],
+            restaurants: vec![fanout(100, 5, 5_100, 47_000), fanout(1, 5, 3_000, 6_000)],
+            idle: vec![json!({"scenario": "idle", "steps": [
                 {"open": 1000, "notifier_rss_kb": 27_648},
-                {"open": 5000, "notifier_rss_kb": 64_512}]}),
-            json!({"scenario": "http"}),
-        ];
+                {"open": 5000, "notifier_rss_kb": 64_512}]})],
+        };
         let panels = panels(&reports);
         assert_eq!(panels.len(), 4);
         assert_eq!(panels[0].series[0].points, vec![(50.0, 5.0), (500.0, 12.0)]);
@@ -360,7 +383,7 @@ mod tests {
             panels[0].series[1].points,
             vec![(50.0, 38.0), (500.0, 55.0)]
         );
-        assert_eq!(panels[1].series[1].points, vec![(100.0, 47.0)]);
+        assert_eq!(panels[1].series[1].points, vec![(1.0, 6.0), (100.0, 47.0)]);
         assert_eq!(
             panels[2].series[0].points,
             vec![(1000.0, 27.0), (5000.0, 63.0)]
@@ -373,6 +396,7 @@ mod tests {
             panels[3].series[0].points,
             vec![(50.0, 12.5), (500.0, 12.5)]
         );
+        assert_eq!(panels[3].series[1].points, vec![(1.0, 12.5), (100.0, 12.5)]);
     }
 
     #[test]
@@ -385,10 +409,10 @@ mod tests {
 
     #[test]
     fn the_svg_has_a_line_per_curve_with_data_and_a_note_for_empty_panels() {
-        let svg = render(&panels(&[
-            fanout(1, 50, 5_000, 38_000),
-            fanout(1, 500, 12_000, 55_000),
-        ]));
+        let svg = render(&panels(&Reports {
+            sockets: vec![fanout(1, 50, 5_000, 38_000), fanout(1, 500, 12_000, 55_000)],
+            ..Reports::default()
+        }));
         assert!(svg.starts_with("<svg"));
         assert!(svg.trim_end().ends_with("</svg>"));
         // p50, p99 on panel 1; memory under load and CPU by sockets: 4 curves with points.
