@@ -4,31 +4,41 @@ use std::time::Duration;
 
 use serde_json::Value;
 use shared_types::OrderEvent;
-use sqlx::{PgConnection, PgPool, types::Json};
+use sqlx::{PgPool, types::Json};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// The tail of every statement that records a change: given a CTE `next` holding the
-/// restaurant's bumped `seq` (taken with its row lock, held until commit: that is what makes
-/// `seq` gap-free and in commit order) and the time `at` read under that lock, inserts the
-/// event. Parameters: $1 event id, $2 restaurant, $3 order, $4 routing key, $5 payload (its
-/// `seq` and `occurred_at` are placeholders, set here), $6 trace context.
-macro_rules! insert_event_from_next {
-    () => {
-        "INSERT INTO order_events (event_id, restaurant_id, seq, order_id, routing_key, payload,
-                                   trace_context, occurred_at)
-         SELECT $1, $2, next.event_seq, $3, $4,
-                jsonb_set(jsonb_set($5::jsonb, '{seq}', to_jsonb(next.event_seq)),
-                          '{occurred_at}',
-                          to_jsonb(to_char(next.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))),
-                $6, next.at
-         FROM next
-         RETURNING seq"
+/// The tail of every statement that records a change, after the CTE `$changed` that made it
+/// (an INSERT or UPDATE … RETURNING): only if `$changed` has a row, it takes the restaurant's
+/// next `seq` (locking its sequence row until commit, which is what makes `seq` gap-free and
+/// in commit order, and the lock is taken last, after the order's row), stamps the time under
+/// that lock and inserts the event. Parameters: $1 event id, $2 restaurant, $3 order, $4
+/// routing key, $5 payload (its `seq` and `occurred_at` are placeholders, set here), $6 trace
+/// context; bind them with `bind_event`.
+macro_rules! record_event_after {
+    ($changed:literal) => {
+        concat!(
+            "next AS (
+                UPDATE restaurant_sequences SET event_seq = event_seq + 1
+                WHERE restaurant_id = $2 AND EXISTS (SELECT 1 FROM ",
+            $changed,
+            ")
+                RETURNING event_seq, clock_timestamp() AS at)
+             INSERT INTO order_events (event_id, restaurant_id, seq, order_id, routing_key, payload,
+                                       trace_context, occurred_at)
+             SELECT $1, $2, next.event_seq, $3, $4,
+                    jsonb_set(jsonb_set($5::jsonb, '{seq}', to_jsonb(next.event_seq)),
+                              '{occurred_at}',
+                              to_jsonb(to_char(next.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))),
+                    $6, next.at
+             FROM next
+             RETURNING seq"
+        )
     };
 }
-pub(crate) use insert_event_from_next;
+pub(crate) use record_event_after;
 
-/// Binds the parameters `insert_event_from_next!` expects, in its order.
+/// Binds the parameters `record_event_after!` expects, in its order.
 pub(crate) fn bind_event<'q>(
     query: sqlx::query::QueryScalar<'q, sqlx::Postgres, i64, sqlx::postgres::PgArguments>,
     restaurant: Uuid,
@@ -42,32 +52,6 @@ pub(crate) fn bind_event<'q>(
         .bind(event.routing_key())
         .bind(Json(event))
         .bind(Json(trace_context))
-}
-
-/// Appends the change's event to its restaurant's log, as the last statement of the
-/// transaction that made the change, so the restaurant's lock is held for one statement and
-/// the commit. `event.seq` and `event.occurred_at` are placeholders; the stored payload gets
-/// the real ones.
-#[tracing::instrument(name = "db.events.append", skip_all)]
-pub async fn append(
-    tx: &mut PgConnection,
-    restaurant: Uuid,
-    event: &OrderEvent,
-    trace_context: &Value,
-) -> Result<i64, sqlx::Error> {
-    bind_event(
-        sqlx::query_scalar(concat!(
-            "WITH next AS (
-                UPDATE restaurant_sequences SET event_seq = event_seq + 1 WHERE restaurant_id = $2
-                RETURNING event_seq, clock_timestamp() AS at) ",
-            insert_event_from_next!()
-        )),
-        restaurant,
-        event,
-        trace_context,
-    )
-    .fetch_one(tx)
-    .await
 }
 
 pub enum Page {

@@ -158,9 +158,10 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
     };
     let order = &event.order;
     let lines = LineColumns::new(line_ids, new.lines);
-    // The sequence row (the restaurant's lock) is taken once the order row is in, so it is
-    // held for the rest of this statement and its commit. A concurrent request with the same
-    // idempotency key waits on the unique index instead, and finds this order once it commits.
+    // The sequence row (the restaurant's lock) is taken once the order and its lines are in,
+    // so it is held for the rest of this statement and its commit. A concurrent request with
+    // the same idempotency key waits on the unique index instead, and finds this order once it
+    // commits.
     let written = events::bind_event(
         sqlx::query_scalar(concat!(
             "WITH new_order AS (
@@ -183,12 +184,8 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
              new_modifiers AS (
                 INSERT INTO order_item_modifiers (order_item_id, position, modifier_id, name, price_adjustment)
                 SELECT * FROM UNNEST($23::bigint[], $24::int[], $25::bigint[], $26::text[], $27::numeric[])
-                WHERE EXISTS (SELECT 1 FROM new_lines)),
-             next AS (
-                UPDATE restaurant_sequences SET event_seq = event_seq + 1
-                WHERE restaurant_id = $2 AND EXISTS (SELECT 1 FROM new_lines)
-                RETURNING event_seq, clock_timestamp() AS at) ",
-            events::insert_event_from_next!()
+                WHERE EXISTS (SELECT 1 FROM new_lines)), ",
+            events::record_event_after!("new_lines")
         )),
         new.restaurant_id,
         &event,
@@ -413,19 +410,14 @@ pub async fn transition(
         order,
     };
     // The order's row is locked first (the EXISTS is evaluated before the sequence row is
-    // touched), as in `confirm`: one lock order everywhere, and the restaurant's lock is held
-    // only for the rest of this statement and its commit.
+    // touched), as in `confirm`: one lock order everywhere.
     let seq: Option<i64> = events::bind_event(
         sqlx::query_scalar(concat!(
             "WITH moved AS (
                 UPDATE orders SET status = $7, version = version + 1, updated_at = $8
                 WHERE id = $3 AND status = $9 AND version = $10
-                RETURNING id),
-             next AS (
-                UPDATE restaurant_sequences SET event_seq = event_seq + 1
-                WHERE restaurant_id = $2 AND EXISTS (SELECT 1 FROM moved)
-                RETURNING event_seq, clock_timestamp() AS at) ",
-            events::insert_event_from_next!()
+                RETURNING id), ",
+            events::record_event_after!("moved")
         )),
         from.restaurant_id,
         &event,
