@@ -77,6 +77,20 @@ impl fmt::Debug for Config {
     }
 }
 
+impl service_common::process::ServiceConfig for Config {
+    fn from_env() -> Result<Self, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    fn listen_addr(&self) -> SocketAddr {
+        self.listen_addr
+    }
+
+    fn log_format(&self) -> LogFormat {
+        self.log_format
+    }
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())

@@ -45,6 +45,31 @@ impl fmt::Debug for Config {
     }
 }
 
+impl service_common::process::ServiceConfig for Config {
+    fn from_env() -> Result<Self, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    fn listen_addr(&self) -> SocketAddr {
+        self.listen_addr
+    }
+
+    fn log_format(&self) -> LogFormat {
+        self.log_format
+    }
+
+    fn warnings(&self) -> Vec<&'static str> {
+        if self.jwt_secret_generated {
+            vec![
+                "JWT_SECRET is not set: signing tokens with a random secret made at start. Tokens \
+                 will not survive a restart nor work across instances; set JWT_SECRET for that.",
+            ]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())

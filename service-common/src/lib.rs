@@ -8,5 +8,6 @@ pub mod healthcheck;
 pub mod logging;
 pub mod metrics;
 pub mod net;
+pub mod process;
 pub mod shutdown;
 pub mod telemetry;
