@@ -150,3 +150,25 @@ async fn graceful_shutdown_finishes_in_flight_requests_and_loses_no_event() {
     }
     assert_eq!(seqs, vec![1, 2, 3], "every event once, in order");
 }
+
+#[test]
+fn the_binary_refuses_a_bad_configuration_with_exit_2_and_names_the_variable() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_order-service"))
+        .env("LISTEN_ADDR", "not-an-address")
+        .env(
+            "DATABASE_URL",
+            "postgres://app:hunter2@127.0.0.1:5432/kitchen",
+        )
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("order-service: invalid LISTEN_ADDR"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("hunter2"),
+        "no secret in the message: {stderr}"
+    );
+}
