@@ -38,6 +38,26 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for Batching<W> {
         Poll::Ready(Ok(buf.len()))
     }
 
+    // fastwebsockets hands large frames over as header + payload slices: take them all, so it
+    // need not copy them into a buffer of its own first (which it would keep per socket).
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let mut taken = 0;
+        for buf in bufs {
+            this.pending.extend_from_slice(buf);
+            taken += buf.len();
+        }
+        Poll::Ready(Ok(taken))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         while this.written < this.pending.len() {

@@ -148,12 +148,10 @@ pub async fn serve(
     tuning: Tuning,
     shutdown: CancellationToken,
 ) -> Ended {
-    let (mut read_half, mut write_half) = ws.split(|io| {
+    let (mut read_half, write_half) = ws.split(|io| {
         let (read, write) = tokio::io::split(io);
         (read, Batching::new(write))
     });
-    // Frames are formatted into the batch as a whole, not handed over as separate pieces.
-    write_half.set_writev(false);
     // Over the limit is refused before the payload is buffered (the check is `>=`).
     read_half.set_max_message_size(tuning.max_client_frame + 1);
     let shared = Arc::new(Shared::new());
