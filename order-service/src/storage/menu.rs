@@ -182,9 +182,11 @@ pub async fn update_variant(
 ) -> Result<Option<Variant>, sqlx::Error> {
     let mut tx = db.begin().await?;
     // Lock the item first: two concurrent "make me the default" on sibling variants then queue
-    // up instead of deadlocking on each other's rows.
+    // up instead of deadlocking on each other's rows. NO KEY: a confirm's foreign-key check on
+    // the item (KEY SHARE, taken while it holds its restaurant's sequence lock) must not wait.
     sqlx::query(
-        "SELECT 1 FROM menu_items WHERE id = (SELECT item_id FROM menu_variants WHERE id = $1) FOR UPDATE",
+        "SELECT 1 FROM menu_items WHERE id = (SELECT item_id FROM menu_variants WHERE id = $1)
+         FOR NO KEY UPDATE",
     )
     .bind(variant_id)
     .execute(&mut *tx)
