@@ -11,10 +11,12 @@ use uuid::Uuid;
 /// The tail of every statement that records a change, after the CTE `$changed` that made it
 /// (an INSERT or UPDATE … RETURNING): only if `$changed` has a row, it takes the restaurant's
 /// next `seq` (locking its sequence row until commit, which is what makes `seq` gap-free and
-/// in commit order, and the lock is taken last, after the order's row), stamps the time under
-/// that lock and inserts the event. Parameters: $1 event id, $2 restaurant, $3 order, $4
-/// routing key, $5 payload (its `seq` and `occurred_at` are placeholders, set here), $6 trace
-/// context; bind them with `bind_event`.
+/// in commit order, and the lock is taken after the order's row), stamps the time under that
+/// lock and inserts the event. Should the sequence row be missing, the event's `seq` is NULL
+/// and the NOT NULL constraint fails the whole statement: a change is never stored without
+/// its event. Parameters: $1 event id, $2 restaurant, $3 order, $4 routing key, $5 payload
+/// (its `seq` and `occurred_at` are placeholders, set here), $6 trace context; bind them with
+/// `bind_event`.
 macro_rules! record_event_after {
     ($changed:literal) => {
         concat!(
@@ -31,7 +33,9 @@ macro_rules! record_event_after {
                               '{occurred_at}',
                               to_jsonb(to_char(next.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))),
                     $6, next.at
-             FROM next
+             FROM (SELECT FROM ",
+            $changed,
+            " LIMIT 1) AS changed LEFT JOIN next ON true
              RETURNING seq"
         )
     };

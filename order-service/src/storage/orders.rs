@@ -158,10 +158,10 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
     };
     let order = &event.order;
     let lines = LineColumns::new(line_ids, new.lines);
-    // The sequence row (the restaurant's lock) is taken once the order and its lines are in,
-    // so it is held for the rest of this statement and its commit. A concurrent request with
-    // the same idempotency key waits on the unique index instead, and finds this order once it
-    // commits.
+    // The sequence row (the restaurant's lock) is taken once the order's row is in (and the
+    // first line: the EXISTS reads one); the remaining lines, the modifiers and the foreign-key
+    // checks follow under it, to the commit. A concurrent request with the same idempotency
+    // key waits on the unique index instead, and finds this order once it commits.
     let written = events::bind_event(
         sqlx::query_scalar(concat!(
             "WITH new_order AS (
