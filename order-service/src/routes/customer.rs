@@ -53,10 +53,21 @@ pub async fn confirm(
     Json(body): Json<ConfirmRequest>,
 ) -> ApiResult<Response> {
     let slug = Slug::parse(&slug).map_err(|_| ApiError::not_found("Restaurant"))?;
-    let key = headers
+    let restaurant_unknown = || ApiError::not_found("Restaurant");
+    let key = match headers
         .get("idempotency-key")
         .map(|value| orders::parse_idempotency_key(value.as_bytes()))
-        .transpose()?;
+        .transpose()
+    {
+        Ok(key) => key,
+        Err(invalid) => {
+            // An unknown restaurant is a 404 whatever the request.
+            storage::restaurants::id_by_slug(&state.db, slug.as_str())
+                .await?
+                .ok_or_else(restaurant_unknown)?;
+            return Err(invalid);
+        }
+    };
     // The request as stored with its key, to tell a replay from a different request; only
     // needed when there is a key.
     let keyed = match key {
@@ -66,7 +77,6 @@ pub async fn confirm(
         )),
         None => None,
     };
-    let restaurant_unknown = || ApiError::not_found("Restaurant");
     if let Some((key, request)) = &keyed {
         // A retry must get the first order even if the menu changed since: look the key up
         // before validating against the menu. (The write checks again, for concurrent requests.)

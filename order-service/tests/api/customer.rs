@@ -189,10 +189,27 @@ async fn unknown_restaurant_is_404() {
     app.confirm("nowhere", ApiClient::pizza_order(&k.menu))
         .await
         .expect_error(404);
-    // Whatever the body: an unknown restaurant is not a validation error.
+    // Whatever the body or the Idempotency-Key (at most 255 characters): an unknown restaurant
+    // is not a validation error.
     app.confirm("nowhere", json!({"items": [], "raw_input": ""}))
         .await
         .expect_error(404);
+    app.send(
+        app.client
+            .post(app.url("/api/order/nowhere/confirm/"))
+            .header("Idempotency-Key", "k".repeat(256))
+            .json(&ApiClient::pizza_order(&k.menu)),
+    )
+    .await
+    .expect_error(404);
+    app.send(
+        app.client
+            .post(app.url(&format!("/api/order/{}/confirm/", k.slug)))
+            .header("Idempotency-Key", "k".repeat(256))
+            .json(&ApiClient::pizza_order(&k.menu)),
+    )
+    .await
+    .expect_error(400);
     app.get(
         &format!("/api/order/nowhere/status/{}/", uuid::Uuid::new_v4()),
         None,
