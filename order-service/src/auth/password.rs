@@ -86,17 +86,34 @@ impl PasswordHasher {
 }
 
 thread_local! {
-    /// This thread's Argon2 memory, grown to the largest cost it has been asked for.
+    /// This thread's Argon2 memory, sized for the default cost and kept.
     static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 
-fn with_memory<T>(params: &Params, work: impl FnOnce(&mut [Block]) -> T) -> T {
+/// The most memory a stored hash may ask for (KiB): 4 × today's default. A stored hash beyond
+/// it is refused rather than allowed to exhaust memory.
+const MAX_M_COST: u32 = 4 * Params::DEFAULT_M_COST;
+const MAX_T_COST: u32 = 16;
+const MAX_P_COST: u32 = 8;
+
+fn with_memory<T>(params: &Params, work: impl FnOnce(&mut [Block]) -> T) -> anyhow::Result<T> {
+    let blocks = params.block_count();
     MEMORY.with_borrow_mut(|memory| {
-        let blocks = params.block_count();
         if memory.len() < blocks {
+            memory
+                .try_reserve_exact(blocks - memory.len())
+                .map_err(|_| anyhow!("no memory for an Argon2 hash of {blocks} blocks"))?;
             memory.resize(blocks, Block::default());
         }
-        work(&mut memory[..blocks])
+        let result = work(&mut memory[..blocks]);
+        // A hash of a larger cost than today's (an old or imported one) does not keep its
+        // memory: only the default size stays allocated.
+        let default = Params::default().block_count();
+        if memory.len() > default {
+            memory.truncate(default);
+            memory.shrink_to_fit();
+        }
+        Ok(result)
     })
 }
 
@@ -107,7 +124,7 @@ fn hash_blocking(password: &str) -> anyhow::Result<String> {
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     with_memory(argon2.params(), |memory| {
         argon2.hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, memory)
-    })
+    })?
     .map_err(|e| anyhow!("hashing failed: {e}"))?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
@@ -132,6 +149,12 @@ fn verify_blocking(password: &str, phc: &str) -> anyhow::Result<bool> {
         None => Version::default(),
     };
     let params = Params::try_from(&stored).map_err(|e| anyhow!("stored hash params: {e}"))?;
+    if params.m_cost() > MAX_M_COST || params.t_cost() > MAX_T_COST || params.p_cost() > MAX_P_COST
+    {
+        return Err(anyhow!(
+            "stored hash asks for more than this service allows"
+        ));
+    }
     let (Some(salt), Some(expected)) = (&stored.salt, &stored.hash) else {
         return Err(anyhow!("stored hash has no salt or output"));
     };
@@ -139,7 +162,7 @@ fn verify_blocking(password: &str, phc: &str) -> anyhow::Result<bool> {
     let argon2 = Argon2::new(algorithm, version, params);
     with_memory(argon2.params(), |memory| {
         argon2.hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), &mut out, memory)
-    })
+    })?
     .map_err(|e| anyhow!("hashing failed: {e}"))?;
     Ok(Output::new(&out).is_ok_and(|computed| computed == *expected))
 }
@@ -211,5 +234,13 @@ mod tests {
         .to_string();
         assert!(verify_blocking("pw", &cheap).unwrap());
         assert!(!verify_blocking("px", &cheap).unwrap());
+    }
+
+    #[test]
+    fn a_stored_hash_asking_for_too_much_memory_is_refused_not_attempted() {
+        let stored = "$argon2id$v=19$m=4294967295,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
+                      q5hJ2m4cDbBq8QoYbyH7g3hEKSpqu6ruaSvHDJ1whc4";
+        let error = verify_blocking("pw", stored).unwrap_err();
+        assert!(error.to_string().contains("more than"), "{error}");
     }
 }
