@@ -119,4 +119,22 @@ mod tests {
         assert_eq!(&all[..12], b"first second");
         assert_eq!(all.len(), 212);
     }
+
+    #[tokio::test]
+    async fn vectored_writes_take_every_slice() {
+        let (client, mut server) = tokio::io::duplex(1 << 16);
+        let mut batching = Batching::new(client);
+        assert!(batching.is_write_vectored());
+        let slices = [
+            io::IoSlice::new(b"header|"),
+            io::IoSlice::new(&[b'p'; 2000]),
+        ];
+        let taken = batching.write_vectored(&slices).await.unwrap();
+        assert_eq!(taken, 2007);
+        batching.flush().await.unwrap();
+        let mut all = vec![0u8; 2007];
+        server.read_exact(&mut all).await.unwrap();
+        assert_eq!(&all[..7], b"header|");
+        assert!(all[7..].iter().all(|b| *b == b'p'));
+    }
 }
