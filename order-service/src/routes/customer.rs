@@ -53,7 +53,6 @@ pub async fn confirm(
     Json(body): Json<ConfirmRequest>,
 ) -> ApiResult<Response> {
     let slug = Slug::parse(&slug).map_err(|_| ApiError::not_found("Restaurant"))?;
-    let restaurant_unknown = || ApiError::not_found("Restaurant");
     let key = match headers
         .get("idempotency-key")
         .map(|value| orders::parse_idempotency_key(value.as_bytes()))
@@ -62,9 +61,7 @@ pub async fn confirm(
         Ok(key) => key,
         Err(invalid) => {
             // An unknown restaurant is a 404 whatever the request.
-            storage::restaurants::id_by_slug(&state.db, slug.as_str())
-                .await?
-                .ok_or_else(restaurant_unknown)?;
+            restaurant_id(&state, &slug).await?;
             return Err(invalid);
         }
     };
@@ -80,20 +77,16 @@ pub async fn confirm(
     if let Some((key, request)) = &keyed {
         // A retry must get the first order even if the menu changed since: look the key up
         // before validating against the menu. (The write checks again, for concurrent requests.)
-        let restaurant_id = storage::restaurants::id_by_slug(&state.db, slug.as_str())
-            .await?
-            .ok_or_else(restaurant_unknown)?;
+        let restaurant = restaurant_id(&state, &slug).await?;
         if let Some(existing) =
-            storage::orders::find_by_idempotency_key(&state.db, restaurant_id, key, request).await?
+            storage::orders::find_by_idempotency_key(&state.db, restaurant, key, request).await?
         {
             return replay(&state, existing).await;
         }
     }
     if let Err(invalid) = body.validate() {
         // An unknown restaurant is a 404 whatever the body.
-        storage::restaurants::id_by_slug(&state.db, slug.as_str())
-            .await?
-            .ok_or_else(restaurant_unknown)?;
+        restaurant_id(&state, &slug).await?;
         return Err(invalid);
     }
     // The restaurant, its menu entries for these items and the lines' ids: one round trip.
@@ -104,7 +97,7 @@ pub async fn confirm(
         body.items.len(),
     )
     .await?
-    .ok_or_else(restaurant_unknown)?;
+    .ok_or_else(|| ApiError::not_found("Restaurant"))?;
     let restaurant_id = context.restaurant_id;
     let (lines, total) = orders::price(&body, &context.menu)?;
     let outcome = storage::orders::confirm(
@@ -131,6 +124,13 @@ pub async fn confirm(
 
 /// The answer to a request whose idempotency key was used before: the first order (200) if the
 /// request is the same, else 409.
+/// The restaurant's id; 404 if there is none with this slug.
+async fn restaurant_id(state: &AppState, slug: &Slug) -> ApiResult<uuid::Uuid> {
+    storage::restaurants::id_by_slug(&state.db, slug.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found("Restaurant"))
+}
+
 async fn replay(state: &AppState, existing: Confirmed) -> ApiResult<Response> {
     match existing {
         Confirmed::Existing {
