@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use service_common::process::ServiceConfig as _;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]

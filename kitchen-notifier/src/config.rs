@@ -78,8 +78,8 @@ impl fmt::Debug for Config {
 }
 
 impl service_common::process::ServiceConfig for Config {
-    fn from_env() -> Result<Self, ConfigError> {
-        Config::from_lookup(|name| std::env::var(name).ok())
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Config::from_lookup(lookup)
     }
 
     fn listen_addr(&self) -> SocketAddr {
@@ -92,10 +92,7 @@ impl service_common::process::ServiceConfig for Config {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
+    /// Reads the configuration through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(lookup);
         let listen_addr = env.parse(

@@ -3,6 +3,7 @@
 
 use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
 
+use secrecy::{ExposeSecret, SecretString};
 pub use service_common::env::{ConfigError, LogFormat};
 use service_common::env::{Env, error, redact_url};
 use sqlx::postgres::PgConnectOptions;
@@ -15,18 +16,19 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     pub exchange: String,
     /// HMAC secret for access and refresh tokens.
-    pub jwt_secret: String,
+    pub jwt_secret: SecretString,
     /// True when `JWT_SECRET` was unset and a random secret was made at start.
     pub jwt_secret_generated: bool,
     /// PEM (PKCS#8) Ed25519 private key that signs kitchen WebSocket tickets; `None` generates
     /// one at start (fine for one instance, wrong for several).
-    pub ticket_private_key_pem: Option<String>,
+    pub ticket_private_key_pem: Option<SecretString>,
     pub event_retention: Duration,
     pub log_format: LogFormat,
 }
 
 impl fmt::Debug for Config {
-    // Hand-written so secrets and credentials in URLs never reach a log line.
+    // Hand-written so credentials in URLs never reach a log line (the secrets redact
+    // themselves).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("database_url", &redact_url(&self.database_url))
@@ -34,11 +36,8 @@ impl fmt::Debug for Config {
             .field("amqp_url", &redact_url(&self.amqp_url))
             .field("listen_addr", &self.listen_addr)
             .field("exchange", &self.exchange)
-            .field("jwt_secret", &"<redacted>")
-            .field(
-                "ticket_private_key_pem",
-                &self.ticket_private_key_pem.as_ref().map(|_| "<redacted>"),
-            )
+            .field("jwt_secret", &self.jwt_secret)
+            .field("ticket_private_key_pem", &self.ticket_private_key_pem)
             .field("event_retention", &self.event_retention)
             .field("log_format", &self.log_format)
             .finish()
@@ -46,8 +45,8 @@ impl fmt::Debug for Config {
 }
 
 impl service_common::process::ServiceConfig for Config {
-    fn from_env() -> Result<Self, ConfigError> {
-        Config::from_lookup(|name| std::env::var(name).ok())
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Config::from_lookup(lookup)
     }
 
     fn listen_addr(&self) -> SocketAddr {
@@ -71,10 +70,6 @@ impl service_common::process::ServiceConfig for Config {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
     /// Reads the configuration through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(lookup);
@@ -104,19 +99,19 @@ impl Config {
             "expected host:port, e.g. 127.0.0.1:8080",
         )?;
         let (jwt_secret, jwt_secret_generated) = match env.get("JWT_SECRET") {
-            Some(secret) => (secret, false),
+            Some(secret) => (SecretString::from(secret), false),
             None => (
                 random_secret()
                     .ok_or_else(|| error("JWT_SECRET", "not set, and no randomness to make one"))?,
                 true,
             ),
         };
-        if jwt_secret.len() < 32 {
+        if jwt_secret.expose_secret().len() < 32 {
             return Err(error("JWT_SECRET", "must be at least 32 bytes long"));
         }
-        let ticket_private_key_pem = env.get("TICKET_PRIVATE_KEY");
+        let ticket_private_key_pem = env.get("TICKET_PRIVATE_KEY").map(SecretString::from);
         if let Some(pem) = &ticket_private_key_pem {
-            crate::auth::tickets::TicketSigner::from_pem(pem)
+            crate::auth::tickets::TicketSigner::from_pem(pem.expose_secret())
                 .map_err(|e| error("TICKET_PRIVATE_KEY", e.to_string()))?;
         }
         let retention_days: u64 = env.parse(
@@ -146,10 +141,16 @@ impl Config {
 }
 
 /// 32 random bytes as hex: a secret nobody else knows, for when none is configured.
-fn random_secret() -> Option<String> {
+fn random_secret() -> Option<SecretString> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).ok()?;
-    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Some(
+        bytes
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .into(),
+    )
 }
 
 #[cfg(test)]
@@ -177,8 +178,8 @@ mod tests {
         assert_eq!(config.exchange, "kitchen.events");
         assert!(config.jwt_secret_generated);
         assert_ne!(
-            config.jwt_secret,
-            from(&[]).unwrap().jwt_secret,
+            config.jwt_secret.expose_secret(),
+            from(&[]).unwrap().jwt_secret.expose_secret(),
             "random per start"
         );
     }

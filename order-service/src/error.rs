@@ -4,14 +4,10 @@
 use std::collections::BTreeMap;
 
 use axum::{
-    Json,
-    http::{HeaderValue, StatusCode, header},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use shared_types::ErrorBody;
-
-/// Seconds a client should wait before retrying when a dependency is down.
-const RETRY_AFTER_SECS: &str = "5";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -115,23 +111,14 @@ impl IntoResponse for ApiError {
             },
             other => ErrorBody::new(other.to_string()),
         };
-        let mut response = (status, Json(body)).into_response();
-        match status {
-            StatusCode::SERVICE_UNAVAILABLE => {
-                response.headers_mut().insert(
-                    header::RETRY_AFTER,
-                    HeaderValue::from_static(RETRY_AFTER_SECS),
-                );
-            }
-            StatusCode::UNAUTHORIZED => {
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            _ => {}
-        }
-        response
+        error_response(status, body)
     }
+}
+
+/// The API's error response: JSON `{"detail": …}`, `Retry-After` on a 503, and the bearer
+/// challenge on a 401.
+pub fn error_response(status: StatusCode, body: ErrorBody) -> Response {
+    service_common::http::error_response(status, body, "Bearer")
 }
 
 /// Collects field errors so a client learns about every bad field at once.

@@ -3,12 +3,12 @@
 use axum::{
     extract::{FromRequest, FromRequestParts, Request, rejection::JsonRejection},
     http::{StatusCode, request::Parts},
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use serde::de::DeserializeOwned;
 use shared_types::ErrorBody;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, error_response};
 
 /// `axum::Json`, but a bad body answers 400 (syntax, type, missing field), 413 (too large) or
 /// 415 (not JSON) in the API's error format.
@@ -48,7 +48,7 @@ fn json_rejection(rejection: JsonRejection) -> Response {
             format!("Invalid request body: {}", inner_text(&rejection)),
         ),
     };
-    (status, axum::Json(ErrorBody::new(detail))).into_response()
+    error_response(status, ErrorBody::new(detail))
 }
 
 /// The serde message without axum's generic prefix.

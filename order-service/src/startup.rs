@@ -4,6 +4,7 @@
 use std::{future::Future, str::FromStr, sync::Arc, time::Duration};
 
 use anyhow::Context;
+use secrecy::ExposeSecret;
 use sqlx::{
     ConnectOptions, Connection, PgPool,
     postgres::{PgConnectOptions, PgConnection, PgPoolOptions},
@@ -35,7 +36,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
         let hashing_threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let tickets = match &config.ticket_private_key_pem {
-            Some(pem) => TicketSigner::from_pem(pem)?,
+            Some(pem) => TicketSigner::from_pem(pem.expose_secret())?,
             None => {
                 tracing::warn!(
                     "TICKET_PRIVATE_KEY is not set: signing kitchen tickets with a key generated at \
@@ -46,7 +47,7 @@ impl Application {
         };
         let state = AppState {
             db,
-            tokens: Arc::new(TokenKeys::new(&config.jwt_secret)),
+            tokens: Arc::new(TokenKeys::new(config.jwt_secret.expose_secret())),
             passwords: PasswordHasher::new(hashing_threads),
             tickets: Arc::new(tickets),
         };
@@ -65,11 +66,6 @@ impl Application {
 
     pub fn db(&self) -> &PgPool {
         &self.state.db
-    }
-
-    /// The outbox relay's settings, for tests that tune its timings.
-    pub fn relay_settings_mut(&mut self) -> &mut RelaySettings {
-        &mut self.relay
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, finishes in-flight requests and

@@ -51,10 +51,6 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     }
 }
 
-pub fn process_env() -> Env<impl Fn(&str) -> Option<String>> {
-    Env(|name: &str| std::env::var(name).ok())
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Text,

@@ -5,6 +5,7 @@ pub mod amqp;
 pub mod backoff;
 pub mod env;
 pub mod healthcheck;
+pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod net;

@@ -9,7 +9,14 @@ use crate::env::{ConfigError, LogFormat};
 
 /// A service's configuration, as `run` needs it.
 pub trait ServiceConfig: fmt::Debug + Sized {
-    fn from_env() -> Result<Self, ConfigError>;
+    /// Reads the configuration through `lookup`, so tests need not touch the process
+    /// environment.
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError>;
+
+    fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
     fn listen_addr(&self) -> SocketAddr;
     fn log_format(&self) -> LogFormat;
     /// Said once logging is up: settings that work but are not fit for production.

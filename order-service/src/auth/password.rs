@@ -14,6 +14,7 @@ use argon2::{
     Algorithm, Argon2, Block, Params, Version,
     password_hash::phc::{Output, ParamsString, PasswordHash, Salt},
 };
+use secrecy::{ExposeSecret, SecretString};
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -65,20 +66,25 @@ impl PasswordHasher {
         result.await.context("hashing job failed")
     }
 
-    pub async fn hash(&self, password: String) -> anyhow::Result<String> {
-        self.run(move || hash_blocking(&password)).await?
+    pub async fn hash(&self, password: SecretString) -> anyhow::Result<String> {
+        self.run(move || hash_blocking(password.expose_secret()))
+            .await?
     }
 
     /// Verifies `password` against `stored`; with no stored hash it spends the same effort on a
     /// dummy hash and answers `false`.
-    pub async fn verify(&self, password: String, stored: Option<String>) -> anyhow::Result<bool> {
+    pub async fn verify(
+        &self,
+        password: SecretString,
+        stored: Option<String>,
+    ) -> anyhow::Result<bool> {
         self.run(move || {
             let known = stored.is_some();
             let phc = match stored {
                 Some(phc) => phc,
                 None => dummy_hash()?.clone(),
             };
-            let matches = verify_blocking(&password, &phc)?;
+            let matches = verify_blocking(password.expose_secret(), &phc)?;
             Ok(known && matches)
         })
         .await?

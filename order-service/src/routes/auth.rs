@@ -1,4 +1,5 @@
 use axum::{extract::State, http::StatusCode};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use shared_types::ErrorBody;
 use utoipa::ToSchema;
@@ -17,7 +18,8 @@ use crate::{
 pub struct Register {
     email: String,
     /// At least 8 characters, not all digits.
-    password: String,
+    #[schema(value_type = String)]
+    password: SecretString,
     first_name: String,
     last_name: String,
 }
@@ -35,7 +37,7 @@ pub async fn register(
     let email = body.email.trim();
     let mut errors = FieldErrors::default();
     accounts::validate_email(email, &mut errors);
-    accounts::validate_password(&body.password, &mut errors);
+    accounts::validate_password(body.password.expose_secret(), &mut errors);
     errors.max_chars(&body.first_name, NAME_MAX_CHARS, "first_name");
     errors.max_chars(&body.last_name, NAME_MAX_CHARS, "last_name");
     errors.into_result()?;
@@ -72,7 +74,8 @@ pub async fn register(
 #[derive(Deserialize, ToSchema)]
 pub struct Login {
     email: String,
-    password: String,
+    #[schema(value_type = String)]
+    password: SecretString,
 }
 
 #[utoipa::path(post, path = "/api/auth/login/", tag = "auth", request_body = Login,

@@ -14,8 +14,7 @@ use std::time::Duration;
 use axum::{
     Router,
     body::Body,
-    http::{HeaderValue, Response, StatusCode, header},
-    response::IntoResponse,
+    http::{Response, StatusCode, header},
     routing::get,
 };
 use shared_types::ErrorBody;
@@ -34,7 +33,7 @@ use utoipa::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::state::AppState;
+use crate::{error::error_response, state::AppState};
 
 pub use access::Access;
 
@@ -138,27 +137,23 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> impl IntoResponse {
-    (
-        StatusCode::NOT_FOUND,
-        axum::Json(ErrorBody::new("Not found.")),
-    )
+async fn not_found() -> Response<Body> {
+    error_response(StatusCode::NOT_FOUND, ErrorBody::new("Not found."))
 }
 
-async fn method_not_allowed() -> impl IntoResponse {
-    (
+async fn method_not_allowed() -> Response<Body> {
+    error_response(
         StatusCode::METHOD_NOT_ALLOWED,
-        axum::Json(ErrorBody::new("Method not allowed on this path.")),
+        ErrorBody::new("Method not allowed on this path."),
     )
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
     tracing::error!("a request handler panicked");
-    (
+    error_response(
         StatusCode::INTERNAL_SERVER_ERROR,
-        axum::Json(ErrorBody::new("Internal server error.")),
+        ErrorBody::new("Internal server error."),
     )
-        .into_response()
 }
 
 /// Rewrites any error response that is not JSON yet (from tower layers: body limit, timeout)
@@ -181,18 +176,19 @@ where
         StatusCode::SERVICE_UNAVAILABLE => "The service is busy; try again shortly.".to_owned(),
         other => format!("{}.", other.canonical_reason().unwrap_or("Error")),
     };
-    let (mut parts, _) = response.into_parts();
-    let body = serde_json::to_vec(&ErrorBody::new(detail)).unwrap_or_default();
-    parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if status == StatusCode::SERVICE_UNAVAILABLE && !parts.headers.contains_key(header::RETRY_AFTER)
-    {
-        parts
-            .headers
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    let (parts, _) = response.into_parts();
+    let mut rewritten = error_response(status, ErrorBody::new(detail));
+    // The layer's own headers (CORS, its own Retry-After) win over the defaults; its body's
+    // length and type are gone with its body.
+    for name in parts.headers.keys() {
+        if name == header::CONTENT_LENGTH || name == header::CONTENT_TYPE {
+            continue;
+        }
+        rewritten.headers_mut().remove(name);
+        for value in parts.headers.get_all(name) {
+            rewritten.headers_mut().append(name, value.clone());
+        }
     }
-    Response::from_parts(parts, Body::from(body))
+    *rewritten.extensions_mut() = parts.extensions;
+    rewritten
 }
