@@ -4,6 +4,7 @@
 //! watched restaurant and then tells every client to resync.
 
 use std::{
+    collections::HashSet,
     sync::{
         Arc, Mutex, PoisonError,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -11,7 +12,7 @@ use std::{
     time::Duration,
 };
 
-use futures_util::StreamExt;
+use futures_util::{StreamExt, future::BoxFuture};
 use lapin::{
     Channel, Connection, ConnectionProperties, Consumer,
     options::{
@@ -23,15 +24,7 @@ use lapin::{
 use shared_types::Slug;
 use tokio_util::sync::CancellationToken;
 
-use crate::hub::{Hub, Ingested};
-
-#[derive(Debug, thiserror::Error)]
-pub enum BindError {
-    #[error("the broker is not connected")]
-    Disconnected,
-    #[error("binding failed: {0}")]
-    Failed(#[from] lapin::Error),
-}
+use crate::link::{BindError, BrokerLink, Ingested, LinkEvents};
 
 pub struct Broker {
     amqp_url: String,
@@ -44,9 +37,9 @@ pub struct Broker {
     channel: Mutex<Option<Channel>>,
     connected: AtomicBool,
     reconnects: AtomicU64,
-    /// Serializes bind, unbind and re-bind, so an unbind for a restaurant that just lost its
-    /// last client cannot undo the bind of one that just gained a new first client.
-    ops: tokio::sync::Mutex<()>,
+    /// The restaurants bound, to bind again on a new connection's queue. Its lock also
+    /// serializes bind, unbind and re-bind on the channel.
+    bindings: tokio::sync::Mutex<HashSet<Slug>>,
 }
 
 impl Broker {
@@ -60,7 +53,7 @@ impl Broker {
             channel: Mutex::new(None),
             connected: AtomicBool::new(false),
             reconnects: AtomicU64::new(0),
-            ops: tokio::sync::Mutex::new(()),
+            bindings: tokio::sync::Mutex::new(HashSet::new()),
         })
     }
 
@@ -99,34 +92,32 @@ impl Broker {
             .await
     }
 
-    pub async fn bind(&self, slug: &Slug) -> Result<(), BindError> {
-        let _ops = self.ops.lock().await;
+    async fn bind_slug(&self, slug: &Slug) -> Result<(), BindError> {
+        let mut bindings = self.bindings.lock().await;
         let channel = self.channel().ok_or(BindError::Disconnected)?;
-        self.bind_on(&channel, slug).await?;
-        tracing::debug!(%slug, "bound");
+        self.bind_on(&channel, slug)
+            .await
+            .map_err(|error| BindError::Failed(error.to_string()))?;
+        bindings.insert(slug.clone());
         Ok(())
     }
 
-    /// Unbinds `slug` if `still_unused` (run under the bind lock) agrees.
-    pub async fn unbind_if(&self, slug: &Slug, still_unused: impl FnOnce() -> bool) {
-        let _ops = self.ops.lock().await;
-        if !still_unused() {
-            return;
-        }
-        if let Some(channel) = self.channel() {
-            let result = channel
-                .queue_unbind(
-                    self.queue().as_str().into(),
-                    self.exchange.as_str().into(),
-                    Self::routing_key(slug).as_str().into(),
-                    FieldTable::default(),
-                )
-                .await;
-            match result {
-                Ok(()) => tracing::debug!(%slug, "unbound"),
-                Err(error) => tracing::warn!(%slug, %error, "unbind failed"),
-            }
-        }
+    async fn unbind_slug(&self, slug: &Slug) -> Result<(), BindError> {
+        let mut bindings = self.bindings.lock().await;
+        bindings.remove(slug);
+        // Without a connection there is no queue, so nothing to unbind.
+        let Some(channel) = self.channel() else {
+            return Ok(());
+        };
+        channel
+            .queue_unbind(
+                self.queue().as_str().into(),
+                self.exchange.as_str().into(),
+                Self::routing_key(slug).as_str().into(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|error| BindError::Failed(error.to_string()))
     }
 
     async fn connect(&self) -> anyhow::Result<(Connection, Channel, Consumer)> {
@@ -162,8 +153,8 @@ impl Broker {
         Ok((connection, channel, consumer))
     }
 
-    /// Keeps the link up until `stop`, feeding every delivery to the hub.
-    pub async fn run(self: Arc<Self>, hub: Arc<Hub>, stop: CancellationToken) {
+    /// Keeps the link up until `stop`, handing every delivery to `events`.
+    pub async fn run(self: Arc<Self>, events: Arc<dyn LinkEvents>, stop: CancellationToken) {
         let mut failures = 0u32;
         loop {
             if stop.is_cancelled() {
@@ -172,16 +163,16 @@ impl Broker {
             match self.connect().await {
                 Ok((connection, channel, consumer)) => {
                     failures = 0;
-                    let rebound = self.rebind_all(&hub, &channel).await;
+                    let rebound = self.rebind_all(&channel).await;
                     if let Err(error) = rebound {
                         tracing::warn!(%error, "re-binding failed; reconnecting");
                         let _ = connection.close(200, "rebind failed".into()).await;
                     } else {
                         // Events may have passed while the link was down (no-op on the first
                         // connection: no one is subscribed yet).
-                        hub.resync_all();
+                        events.restored();
                         tracing::info!(queue = %self.queue(), "connected to the broker");
-                        self.consume(consumer, &hub, &stop).await;
+                        self.consume(consumer, events.as_ref(), &stop).await;
                         self.connected.store(false, Ordering::SeqCst);
                         metrics::gauge!("broker_connected").set(0.0);
                         *self.channel.lock().unwrap_or_else(PoisonError::into_inner) = None;
@@ -216,12 +207,11 @@ impl Broker {
         }
     }
 
-    /// Binds every watched restaurant on the new channel, then makes it the current one.
-    async fn rebind_all(&self, hub: &Hub, channel: &Channel) -> Result<(), lapin::Error> {
-        let _ops = self.ops.lock().await;
-        for slug in hub.watched() {
-            self.bind_on(channel, &slug).await?;
-            hub.mark_bound(&slug);
+    /// Binds every bound restaurant on the new channel, then makes it the current one.
+    async fn rebind_all(&self, channel: &Channel) -> Result<(), lapin::Error> {
+        let bindings = self.bindings.lock().await;
+        for slug in bindings.iter() {
+            self.bind_on(channel, slug).await?;
         }
         *self.channel.lock().unwrap_or_else(PoisonError::into_inner) = Some(channel.clone());
         self.connected.store(true, Ordering::SeqCst);
@@ -229,7 +219,12 @@ impl Broker {
         Ok(())
     }
 
-    async fn consume(&self, mut consumer: Consumer, hub: &Arc<Hub>, stop: &CancellationToken) {
+    async fn consume(
+        &self,
+        mut consumer: Consumer,
+        events: &dyn LinkEvents,
+        stop: &CancellationToken,
+    ) {
         loop {
             let next = tokio::select! {
                 _ = stop.cancelled() => return,
@@ -251,7 +246,7 @@ impl Broker {
                             delivery.properties.headers().as_ref(),
                         ),
                     );
-                    let ingested = span.in_scope(|| hub.ingest(&delivery.data));
+                    let ingested = span.in_scope(|| events.deliver(&delivery.data));
                     metrics::counter!("events_consumed_total", "outcome" => ingested.as_str())
                         .increment(1);
                     if ingested == Ingested::Malformed {
@@ -269,5 +264,15 @@ impl Broker {
                 None => return,
             }
         }
+    }
+}
+
+impl BrokerLink for Broker {
+    fn bind<'a>(&'a self, slug: &'a Slug) -> BoxFuture<'a, Result<(), BindError>> {
+        Box::pin(self.bind_slug(slug))
+    }
+
+    fn unbind<'a>(&'a self, slug: &'a Slug) -> BoxFuture<'a, Result<(), BindError>> {
+        Box::pin(self.unbind_slug(slug))
     }
 }

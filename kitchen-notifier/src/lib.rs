@@ -5,7 +5,9 @@
 pub mod batching;
 pub mod broker;
 pub mod config;
+pub mod feed;
 pub mod hub;
+pub mod link;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -64,6 +64,7 @@ impl Application {
                 .clone()
                 .run(state.hub.clone(), background.clone()),
         );
+        let hub = state.hub.clone();
         let key = tokio::spawn(state.tickets.clone().fetch_until_loaded(background.clone()));
         let stop_sockets = state.shutdown.clone();
         let sockets = state.sockets.clone();
@@ -84,6 +85,7 @@ impl Application {
             tracing::warn!("some sockets did not close in time");
         }
         background.cancel();
+        hub.stop().await;
         let _ = broker.await;
         let _ = key.await;
         served.context("server failed")

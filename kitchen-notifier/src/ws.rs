@@ -32,7 +32,8 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     batching::Batching,
     config::Tuning,
-    hub::{Outbound, RESYNC_FRAME, Replay, Subscription},
+    feed::{Outbound, RESYNC_FRAME, Replay},
+    hub::Subscription,
 };
 
 type Io = TokioIo<hyper::upgrade::Upgraded>;

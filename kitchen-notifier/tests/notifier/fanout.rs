@@ -64,22 +64,81 @@ async fn a_restaurant_hears_nothing_of_another() {
 #[tokio::test]
 async fn the_binding_goes_after_the_last_client_leaves() {
     let notifier = spawn_notifier().await;
+    let probe = RouteProbe::connect(&notifier.exchange).await;
+    assert!(
+        !probe.routed("luigis").await,
+        "nothing is bound before a client"
+    );
     let client = notifier.connect("luigis").await;
     assert_eq!(
         notifier.state.hub.watched(),
         vec![shared_types::Slug::parse("luigis").unwrap()]
+    );
+    assert!(
+        probe.routed("luigis").await,
+        "bound before the handshake completed"
     );
     drop(client);
     wait_until("the feed to be retired", Duration::from_secs(5), || async {
         notifier.state.hub.watched_count() == 0
     })
     .await;
+    // The broker itself has no route for the restaurant any more.
+    assert!(!probe.routed("luigis").await, "the binding is gone");
     // Coming back binds again.
     let mut client = notifier.connect("luigis").await;
+    assert!(probe.routed("luigis").await);
     notifier
         .publisher()
         .await
         .publish(&event("luigis", 7, "ready"))
         .await;
     assert_eq!(client.next_json().await["seq"], 7);
+}
+
+/// Asks the broker whether a restaurant's events reach any queue of the test's exchange: a
+/// mandatory publish that no binding routes comes back unroutable. The routing key's last
+/// word is not a status, so a notifier that receives the probe ignores it as malformed.
+struct RouteProbe {
+    _connection: lapin::Connection,
+    channel: lapin::Channel,
+    exchange: String,
+}
+
+impl RouteProbe {
+    async fn connect(exchange: &str) -> Self {
+        let connection = lapin::Connection::connect(crate::helpers::AMQP_URL, Default::default())
+            .await
+            .unwrap();
+        let channel = connection.create_channel().await.unwrap();
+        channel.confirm_select(Default::default()).await.unwrap();
+        service_common::amqp::declare_exchange(&channel, exchange)
+            .await
+            .unwrap();
+        Self {
+            _connection: connection,
+            channel,
+            exchange: exchange.to_owned(),
+        }
+    }
+
+    async fn routed(&self, slug: &str) -> bool {
+        let confirm = self
+            .channel
+            .basic_publish(
+                self.exchange.as_str().into(),
+                format!("orders.{slug}.probe").as_str().into(),
+                lapin::options::BasicPublishOptions {
+                    mandatory: true,
+                    ..Default::default()
+                },
+                b"probe",
+                Default::default(),
+            )
+            .await
+            .unwrap();
+        let confirmation = confirm.await.unwrap();
+        assert!(confirmation.is_ack());
+        confirmation.take_message().is_none()
+    }
 }
