@@ -44,6 +44,18 @@ pub async fn run(
                         applied = show_list(&http, api, slug, &access).await?;
                         continue;
                     }
+                    if frame["event"] == "heartbeat" {
+                        let seen = frame["seq"].as_i64();
+                        println!("-- live · seq {}", seen.map_or("none yet".to_owned(), |s| s.to_string()));
+                        if let Some(seen) = seen.filter(|seen| *seen > applied) {
+                            println!("-- missed events {}..{seen}: see GET /api/kitchen/{slug}/events/?after={applied}", applied + 1);
+                        }
+                        continue;
+                    }
+                    if !matches!(frame["event"].as_str(), Some("order.confirmed" | "order.status_changed" | "order.updated")) {
+                        // Clients ignore frames whose event they do not know (API.md).
+                        continue;
+                    }
                     let seq = frame["seq"].as_i64().unwrap_or(0);
                     if seq <= applied {
                         continue;

@@ -42,6 +42,8 @@ pub struct Tuning {
     pub write_timeout: Duration,
     /// The ticket key is refetched (after a signature that does not verify) at most this often.
     pub ticket_key_refetch_interval: Duration,
+    /// A socket that was sent no other frame for this long is sent a heartbeat.
+    pub heartbeat_interval: Duration,
 }
 
 impl Default for Tuning {
@@ -56,6 +58,7 @@ impl Default for Tuning {
             max_client_frame: 4096,
             write_timeout: Duration::from_secs(10),
             ticket_key_refetch_interval: Duration::from_secs(5),
+            heartbeat_interval: Duration::from_secs(10),
         }
     }
 }
@@ -179,6 +182,7 @@ mod tests {
         assert_eq!(tuning.client_backlog, 1024);
         assert!(tuning.replay_ring >= 256);
         assert_eq!(tuning.max_client_frame, 4096);
+        assert_eq!(tuning.heartbeat_interval, Duration::from_secs(10));
     }
 
     #[test]

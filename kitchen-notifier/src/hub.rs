@@ -60,7 +60,15 @@ struct Entry {
 pub struct Subscription {
     pub receiver: broadcast::Receiver<Outbound>,
     pub replay: Replay,
-    _membership: Membership,
+    membership: Membership,
+}
+
+impl Subscription {
+    /// The highest `seq` the restaurant's feed has delivered (`None` if none since it
+    /// started), which heartbeats carry.
+    pub fn last_seq(&self) -> Option<i64> {
+        lock(&self.membership.watch.feed).last_seq()
+    }
 }
 
 /// Counts one subscriber of a watch for as long as it lives.
@@ -155,7 +163,7 @@ impl Hub {
         Ok(Subscription {
             receiver,
             replay,
-            _membership: Membership {
+            membership: Membership {
                 hub: self.clone(),
                 watch,
             },

@@ -6,7 +6,7 @@ use std::{collections::HashMap, sync::atomic::Ordering};
 use axum::{
     Json, Router,
     extract::{Path, Query, State, rejection::QueryRejection},
-    http::{HeaderValue, StatusCode, header},
+    http::StatusCode,
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -42,21 +42,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 fn refuse(status: StatusCode, detail: &str) -> Response {
-    let mut response = (status, Json(ErrorBody::new(detail))).into_response();
-    match status {
-        StatusCode::SERVICE_UNAVAILABLE => {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-        }
-        StatusCode::UNAUTHORIZED => {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Ticket"));
-        }
-        _ => {}
-    }
-    response
+    service_common::http::error_response(status, ErrorBody::new(detail), "Ticket")
 }
 
 /// `GET /ws/kitchen/{slug}/?ticket=…[&after=seq]`: 401 for a missing, bad or expired ticket,

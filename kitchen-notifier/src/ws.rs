@@ -235,14 +235,15 @@ async fn write_loop(
     // token each time (3 % of the notifier's CPU at 100,000 frames/s).
     let shutdown = shutdown.cancelled();
     tokio::pin!(shutdown);
-    // One timer for both duties: silence is checked more often than pings go out, so a silent
-    // client is closed close to the idle timeout rather than up to a ping interval later.
-    let tick_every = (tuning.idle_timeout / 12)
-        .min(tuning.ping_interval)
-        .max(Duration::from_millis(10));
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + tick_every, tick_every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut next_ping = Instant::now() + tuning.ping_interval;
+    let heartbeats_sent = metrics::counter!("ws_heartbeats_sent_total");
+    // One timer for every duty (ping, idle check, heartbeat), set to the earliest one due. It
+    // is not reset per frame sent: when it fires early for a heartbeat that frames made
+    // unnecessary, it is simply set again, so a busy socket costs no timer work per frame.
+    let start = Instant::now();
+    let mut last_frame = start;
+    let mut next_ping = start + tuning.ping_interval;
+    let wake = tokio::time::sleep_until(next_wake(start, last_frame, next_ping, shared, tuning));
+    tokio::pin!(wake);
     loop {
         tokio::select! {
             biased;
@@ -271,18 +272,28 @@ async fn write_loop(
                     return Ended::ClientClosed;
                 }
             }
-            _ = tick.tick() => {
+            _ = &mut wake => {
+                let now = Instant::now();
                 if shared.silence() > tuning.idle_timeout {
                     send(&mut out, Frame::close(close::NORMAL, b"no answer to pings"), timeout).await;
                     return Ended::Idle;
                 }
-                if Instant::now() >= next_ping {
-                    next_ping = Instant::now() + tuning.ping_interval;
+                if now >= next_ping {
+                    next_ping = now + tuning.ping_interval;
                     let ping = Frame::new(true, OpCode::Ping, None, Payload::Borrowed(&[]));
                     if !send(&mut out, ping, timeout).await {
                         return Ended::WriteFailed;
                     }
                 }
+                if now >= last_frame + tuning.heartbeat_interval {
+                    let beat = heartbeat_frame(subscription.last_seq());
+                    if !send(&mut out, text(&beat), timeout).await {
+                        return Ended::WriteFailed;
+                    }
+                    heartbeats_sent.increment(1);
+                    last_frame = now;
+                }
+                wake.as_mut().reset(next_wake(now, last_frame, next_ping, shared, tuning));
             }
             message = subscription.receiver.recv() => {
                 // Whatever else is already queued for this client goes out in the same write.
@@ -339,9 +350,36 @@ async fn write_loop(
                 if !flush(&mut out, timeout).await {
                     return Ended::WriteFailed;
                 }
+                last_frame = Instant::now();
             }
         }
     }
+}
+
+/// When the writer must next wake: a ping, a heartbeat or the client's idle deadline,
+/// whichever comes first.
+fn next_wake(
+    now: Instant,
+    last_frame: Instant,
+    next_ping: Instant,
+    shared: &Shared,
+    tuning: &Tuning,
+) -> tokio::time::Instant {
+    // Just past the deadline, so the check then sees the client as silent for too long.
+    let idle_at =
+        now + tuning.idle_timeout.saturating_sub(shared.silence()) + Duration::from_millis(1);
+    let at = next_ping
+        .min(last_frame + tuning.heartbeat_interval)
+        .min(idle_at);
+    tokio::time::Instant::from_std(at)
+}
+
+/// `{"event":"heartbeat","seq":S,"at":"…"}`: tells a browser, which cannot see pings, that the
+/// link is alive and how far the restaurant's sequence has got.
+pub fn heartbeat_frame(seq: Option<i64>) -> Vec<u8> {
+    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let seq = seq.map_or_else(|| "null".to_owned(), |seq| seq.to_string());
+    format!(r#"{{"event":"heartbeat","seq":{seq},"at":"{at}"}}"#).into_bytes()
 }
 
 fn text(bytes: &[u8]) -> Frame<'_> {

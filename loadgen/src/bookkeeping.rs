@@ -243,6 +243,8 @@ pub struct SocketLog {
     pub restaurant: usize,
     pub seq: SeqTracker,
     pub resyncs: u64,
+    /// Heartbeats (the notifier's "still here" after 10 s without a frame); not events.
+    pub heartbeats: u64,
     pub malformed: u64,
     /// Why it stopped before the end of the run (close code or error); `None` if it lasted.
     pub ended: Option<String>,
@@ -254,6 +256,7 @@ impl SocketLog {
             restaurant,
             seq: SeqTracker::new(baseline),
             resyncs: 0,
+            heartbeats: 0,
             malformed: 0,
             ended: None,
         }
@@ -270,9 +273,16 @@ impl SocketLog {
             self.malformed += 1;
             return None;
         };
-        if frame.event.as_deref() == Some("resync") {
-            self.resyncs += 1;
-            return None;
+        match frame.event.as_deref() {
+            Some("resync") => {
+                self.resyncs += 1;
+                return None;
+            }
+            Some("heartbeat") => {
+                self.heartbeats += 1;
+                return None;
+            }
+            _ => {}
         }
         let Some(seq) = frame.seq else {
             self.malformed += 1;
@@ -441,6 +451,9 @@ mod tests {
             Some(Arrival::Duplicate)
         );
         assert_eq!(log.on_text(r#"{"event":"resync"}"#, at, &attribution), None);
+        let beat = r#"{"event":"heartbeat","seq":1,"at":"2026-12-02T12:00:00.000Z"}"#;
+        assert_eq!(log.on_text(beat, at, &attribution), None);
+        assert_eq!(log.heartbeats, 1);
         assert_eq!(log.on_text("not json", at, &attribution), None);
         assert_eq!(
             log.on_text(&frame(3, "preparing"), at, &attribution),

@@ -407,6 +407,7 @@ impl Kitchen {
             report.out_of_order += log.seq.out_of_order;
             report.unexpected += log.seq.unexpected;
             report.resyncs += log.resyncs;
+            report.heartbeats += log.heartbeats;
             report.malformed += log.malformed;
             if let Some(reason) = &log.ended {
                 *report
@@ -440,6 +441,7 @@ pub struct FrameReport {
     /// Frames without a send time to measure from (e.g. the request timed out client-side).
     pub unattributed: u64,
     pub resyncs: u64,
+    pub heartbeats: u64,
     pub malformed: u64,
     /// Sockets the server closed (or that failed) before the end, by reason.
     pub sockets_ended_early: BTreeMap<String, u64>,

@@ -150,6 +150,7 @@ pub fn frames_section(frames: &FrameReport) -> String {
         ("unexpected", frames.unexpected.to_string()),
         ("unattributed", frames.unattributed.to_string()),
         ("resyncs", frames.resyncs.to_string()),
+        ("heartbeats", frames.heartbeats.to_string()),
         ("handshake errors", counts(&frames.handshake_errors)),
         ("sockets ended early", counts(&frames.sockets_ended_early)),
     ] {

@@ -5,6 +5,7 @@
 mod broker;
 mod fanout;
 mod handshake;
+mod heartbeat;
 mod helpers;
 mod protocol;
 mod sequencing;
