@@ -9,6 +9,8 @@ use axum::{
 };
 use shared_types::ErrorBody;
 
+use crate::domain::{fields::FieldErrors, orders::InvalidIdempotencyKey};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
@@ -49,9 +51,7 @@ impl ApiError {
 
     /// One invalid field, as a validation error.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
-        let mut errors = FieldErrors::default();
-        errors.add(field, message);
-        errors.into_error()
+        FieldErrors::one(field, message).into()
     }
 
     pub fn status(&self) -> StatusCode {
@@ -121,55 +121,23 @@ pub fn error_response(status: StatusCode, body: ErrorBody) -> Response {
     service_common::http::error_response(status, body, "Bearer")
 }
 
-/// Collects field errors so a client learns about every bad field at once.
-#[derive(Debug, Default)]
-pub struct FieldErrors(BTreeMap<String, Vec<String>>);
-
-impl FieldErrors {
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0
-            .entry(field.to_owned())
-            .or_default()
-            .push(message.into());
-    }
-
-    pub fn check(&mut self, ok: bool, field: &str, message: &str) {
-        if !ok {
-            self.add(field, message);
-        }
-    }
-
-    /// Bounds a text by characters (as PostgreSQL's `length()` counts them).
-    pub fn max_chars(&mut self, text: &str, max: usize, field: &str) {
-        if text.chars().count() > max {
-            self.add(field, format!("must be at most {max} characters"));
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn into_error(self) -> ApiError {
-        let detail = match self.0.keys().next() {
-            Some(first) if self.0.len() == 1 => {
-                let message = self.0[first].first().cloned().unwrap_or_default();
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        let errors = errors.into_fields();
+        let detail = match errors.iter().next() {
+            Some((first, messages)) if errors.len() == 1 => {
+                let message = messages.first().map(String::as_str).unwrap_or_default();
                 format!("Invalid {first}: {message}.")
             }
             _ => "The request has invalid fields.".to_owned(),
         };
-        ApiError::Validation {
-            detail,
-            errors: self.0,
-        }
+        ApiError::Validation { detail, errors }
     }
+}
 
-    pub fn into_result(self) -> Result<(), ApiError> {
-        if self.is_empty() {
-            Ok(())
-        } else {
-            Err(self.into_error())
-        }
+impl From<InvalidIdempotencyKey> for ApiError {
+    fn from(error: InvalidIdempotencyKey) -> Self {
+        ApiError::BadRequest(error.to_string())
     }
 }
 

@@ -1,12 +1,12 @@
 //! Extractors that turn axum's own rejections into the API's JSON errors.
 
 use axum::{
-    extract::{FromRequest, FromRequestParts, Request, rejection::JsonRejection},
+    extract::{FromRequest, FromRequestParts, RawPathParams, Request, rejection::JsonRejection},
     http::{StatusCode, request::Parts},
     response::Response,
 };
 use serde::de::DeserializeOwned;
-use shared_types::ErrorBody;
+use shared_types::{ErrorBody, Slug};
 
 use crate::error::{ApiError, error_response};
 
@@ -76,6 +76,26 @@ where
             .await
             .map(|axum::extract::Path(value)| PathParam(value))
             .map_err(|_| ApiError::not_found("Resource"))
+    }
+}
+
+/// The `{slug}` path parameter, parsed. A malformed slug cannot name a restaurant, so it is the
+/// same 404 as an unknown one.
+pub struct PathSlug(pub Slug);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathSlug {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("Restaurant"))?;
+        params
+            .iter()
+            .find(|(name, _)| *name == "slug")
+            .and_then(|(_, value)| Slug::parse(value).ok())
+            .map(PathSlug)
+            .ok_or_else(|| ApiError::not_found("Restaurant"))
     }
 }
 

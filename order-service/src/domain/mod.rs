@@ -1,6 +1,10 @@
-//! Rules of the business, free of HTTP and SQL: roles, input validation, order pricing.
+//! Rules of the business, free of HTTP and SQL: requests parsed into types that can only hold
+//! valid values, roles, order pricing.
 
 pub mod accounts;
+pub mod fields;
 pub mod menu;
 pub mod orders;
+pub mod restaurants;
 pub mod roles;
+pub mod text;

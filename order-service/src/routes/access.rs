@@ -1,9 +1,6 @@
 use std::marker::PhantomData;
 
-use axum::{
-    extract::{FromRequestParts, RawPathParams},
-    http::request::Parts,
-};
+use axum::{extract::FromRequestParts, http::request::Parts};
 use shared_types::Slug;
 use uuid::Uuid;
 
@@ -11,6 +8,7 @@ use crate::{
     auth::AuthUser,
     domain::roles::{Role, RoleRequirement},
     error::ApiError,
+    extract::PathSlug,
     state::AppState,
     storage,
 };
@@ -31,15 +29,8 @@ impl<R: RoleRequirement> FromRequestParts<AppState> for Access<R> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let user = AuthUser::from_request_parts(parts, state).await?;
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::not_found("Restaurant"))?;
-        let slug = params
-            .iter()
-            .find(|(name, _)| *name == "slug")
-            .and_then(|(_, value)| Slug::parse(value).ok())
-            .ok_or_else(|| ApiError::not_found("Restaurant"))?;
-        let access = storage::restaurants::access(&state.db, slug.as_str(), user.user_id)
+        let PathSlug(slug) = PathSlug::from_request_parts(parts, state).await?;
+        let access = storage::restaurants::access(&state.db, &slug, user.user_id)
             .await?
             .ok_or_else(|| ApiError::not_found("Restaurant"))?;
         match access.role {

@@ -1,5 +1,5 @@
 use axum::{extract::State, http::StatusCode};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use shared_types::ErrorBody;
 use utoipa::ToSchema;
@@ -7,8 +7,11 @@ use utoipa::ToSchema;
 use super::dto::{AccessToken, Registered, TokenPair, UserDto};
 use crate::{
     auth::tokens::TokenKind,
-    domain::accounts::{self, NAME_MAX_CHARS},
-    error::{ApiError, ApiResult, FieldErrors},
+    domain::{
+        accounts::{Email, Password, PersonName},
+        fields::FieldErrors,
+    },
+    error::{ApiError, ApiResult},
     extract::Json,
     state::AppState,
     storage::{self, users::NewUser},
@@ -34,22 +37,27 @@ pub async fn register(
     State(state): State<AppState>,
     Json(body): Json<Register>,
 ) -> ApiResult<(StatusCode, axum::Json<Registered>)> {
-    let email = body.email.trim();
     let mut errors = FieldErrors::default();
-    accounts::validate_email(email, &mut errors);
-    accounts::validate_password(body.password.expose_secret(), &mut errors);
-    errors.max_chars(&body.first_name, NAME_MAX_CHARS, "first_name");
-    errors.max_chars(&body.last_name, NAME_MAX_CHARS, "last_name");
-    errors.into_result()?;
+    let email = errors.take("email", Email::parse(&body.email));
+    let password = errors.take("password", Password::parse(body.password));
+    let first_name = errors.take("first_name", PersonName::parse(body.first_name));
+    let last_name = errors.take("last_name", PersonName::parse(body.last_name));
+    let parsed = match (email, password, first_name, last_name) {
+        (Some(email), Some(password), Some(first), Some(last)) => {
+            Some((email, password, first, last))
+        }
+        _ => None,
+    };
+    let (email, password, first_name, last_name) = errors.or(parsed)?;
 
-    let hash = state.passwords.hash(body.password).await?;
+    let hash = state.passwords.hash(password.into_secret()).await?;
     let user = storage::users::insert(
         &state.db,
         NewUser {
-            email,
+            email: &email,
             password_hash: &hash,
-            first_name: &body.first_name,
-            last_name: &body.last_name,
+            first_name: &first_name,
+            last_name: &last_name,
         },
     )
     .await?

@@ -3,18 +3,114 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
+use serde::{Deserialize, Serialize};
 use shared_types::{ErrorBody, Order, Slug};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::dto::PublicMenu;
 use crate::{
-    domain::orders::{self, ConfirmRequest},
+    domain::{
+        fields::FieldErrors,
+        orders::{
+            self, IdempotencyKey, Language, ModifierIds, Quantity, RawInput, SpecialRequests,
+            TableIdentifier, ValidatedConfirm, ValidatedLine,
+        },
+    },
     error::{ApiError, ApiResult},
-    extract::{Json, PathParam},
+    extract::{Json, PathParam, PathSlug},
     state::AppState,
     storage::{self, orders::Confirmed},
     telemetry,
 };
+
+/// The confirm body as sent. Serializable as well, so the request can be stored with its
+/// idempotency key and a replay compared with it.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct ConfirmRequest {
+    pub items: Vec<ConfirmLine>,
+    pub raw_input: String,
+    #[serde(default)]
+    pub table_identifier: Option<String>,
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct ConfirmLine {
+    pub menu_item_id: i64,
+    pub variant_id: i64,
+    pub quantity: i64,
+    #[serde(default)]
+    pub modifier_ids: Option<Vec<i64>>,
+    #[serde(default)]
+    pub special_requests: Option<String>,
+}
+
+impl TryFrom<ConfirmRequest> for ValidatedConfirm {
+    type Error = FieldErrors;
+
+    /// Every bound that needs no database, each bad field named.
+    fn try_from(body: ConfirmRequest) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let count = errors.take("items", orders::check_line_count(body.items.len()));
+        let mut lines = Vec::with_capacity(body.items.len());
+        let mut every_line_parsed = true;
+        for (i, line) in body.items.into_iter().enumerate() {
+            let quantity = errors.take(
+                &format!("items[{i}].quantity"),
+                Quantity::parse(line.quantity),
+            );
+            // An empty text is no special request.
+            let special_requests = match line.special_requests {
+                Some(text) => errors
+                    .take(
+                        &format!("items[{i}].special_requests"),
+                        SpecialRequests::parse(text),
+                    )
+                    .map(|text| Some(text).filter(|t| !t.is_empty())),
+                None => Some(None),
+            };
+            let modifier_ids = errors.take(
+                &format!("items[{i}].modifier_ids"),
+                ModifierIds::parse(line.modifier_ids.unwrap_or_default()),
+            );
+            match (quantity, special_requests, modifier_ids) {
+                (Some(quantity), Some(special_requests), Some(modifier_ids)) => {
+                    lines.push(ValidatedLine {
+                        menu_item_id: line.menu_item_id,
+                        variant_id: line.variant_id,
+                        quantity,
+                        modifier_ids,
+                        special_requests,
+                    })
+                }
+                _ => every_line_parsed = false,
+            }
+        }
+        let raw_input = errors.take("raw_input", RawInput::parse(body.raw_input));
+        let table_identifier = match body.table_identifier {
+            Some(table) => errors
+                .take("table_identifier", TableIdentifier::parse(table))
+                .map(Some),
+            None => Some(None),
+        };
+        let language = match body.language {
+            Some(language) => errors.take("language", Language::parse(language)),
+            None => Some(Language::default()),
+        };
+        let parsed = match (count, raw_input, table_identifier, language) {
+            (Some(()), Some(raw_input), Some(table_identifier), Some(language))
+                if every_line_parsed =>
+            {
+                let confirm = ValidatedConfirm::new(lines, raw_input, table_identifier, language);
+                errors.take("items", confirm)
+            }
+            _ => None,
+        };
+        errors.or(parsed)
+    }
+}
 
 #[utoipa::path(get, path = "/api/order/{slug}/menu/", tag = "customer", params(("slug" = String, Path)),
     responses(
@@ -23,7 +119,7 @@ use crate::{
     ))]
 pub async fn menu(
     State(state): State<AppState>,
-    PathParam(slug): PathParam<String>,
+    PathSlug(slug): PathSlug,
 ) -> ApiResult<axum::Json<PublicMenu>> {
     let json = storage::menu::public_menu(&state.db, &slug)
         .await?
@@ -48,21 +144,20 @@ pub async fn menu(
     ))]
 pub async fn confirm(
     State(state): State<AppState>,
-    PathParam(slug): PathParam<String>,
+    PathSlug(slug): PathSlug,
     headers: HeaderMap,
     Json(body): Json<ConfirmRequest>,
 ) -> ApiResult<Response> {
-    let slug = Slug::parse(&slug).map_err(|_| ApiError::not_found("Restaurant"))?;
     let key = match headers
         .get("idempotency-key")
-        .map(|value| orders::parse_idempotency_key(value.as_bytes()))
+        .map(|value| IdempotencyKey::parse(value.as_bytes()))
         .transpose()
     {
         Ok(key) => key,
         Err(invalid) => {
             // An unknown restaurant is a 404 whatever the request.
             restaurant_id(&state, &slug).await?;
-            return Err(invalid);
+            return Err(invalid.into());
         }
     };
     // The request as stored with its key, to tell a replay from a different request; only
@@ -84,34 +179,28 @@ pub async fn confirm(
             return replay(&state, existing).await;
         }
     }
-    if let Err(invalid) = body.validate() {
-        // An unknown restaurant is a 404 whatever the body.
-        restaurant_id(&state, &slug).await?;
-        return Err(invalid);
-    }
+    let request = match ValidatedConfirm::try_from(body) {
+        Ok(request) => request,
+        Err(invalid) => {
+            // An unknown restaurant is a 404 whatever the body.
+            restaurant_id(&state, &slug).await?;
+            return Err(invalid.into());
+        }
+    };
     // The restaurant, its menu entries for these items and the lines' ids: one round trip.
-    let context = storage::menu::order_context(
-        &state.db,
-        slug.as_str(),
-        &body.menu_item_ids(),
-        body.items.len(),
-    )
-    .await?
-    .ok_or_else(|| ApiError::not_found("Restaurant"))?;
-    let restaurant_id = context.restaurant_id;
-    let (lines, total) = orders::price(&body, &context.menu)?;
+    let context = storage::menu::order_context(&state.db, &slug, &request)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Restaurant"))?;
+    let priced = orders::price(&request, &context.menu)?;
     let outcome = storage::orders::confirm(
         &state.db,
         storage::orders::NewOrder {
-            restaurant_id,
+            restaurant_id: context.restaurant_id,
             slug: &slug,
-            table_identifier: body.table(),
-            raw_input: &body.raw_input,
-            language: body.language(),
-            total_price: total,
-            lines: &lines,
+            request: &request,
+            priced: &priced,
             line_ids: &context.line_ids,
-            idempotency: keyed.as_ref().map(|(key, request)| (key.as_str(), request)),
+            idempotency: keyed.as_ref().map(|(key, request)| (key, request)),
             trace_context: &telemetry::current_trace_context(),
         },
     )
@@ -122,15 +211,15 @@ pub async fn confirm(
     }
 }
 
-/// The answer to a request whose idempotency key was used before: the first order (200) if the
-/// request is the same, else 409.
 /// The restaurant's id; 404 if there is none with this slug.
-async fn restaurant_id(state: &AppState, slug: &Slug) -> ApiResult<uuid::Uuid> {
-    storage::restaurants::id_by_slug(&state.db, slug.as_str())
+async fn restaurant_id(state: &AppState, slug: &Slug) -> ApiResult<Uuid> {
+    storage::restaurants::id_by_slug(&state.db, slug)
         .await?
         .ok_or_else(|| ApiError::not_found("Restaurant"))
 }
 
+/// The answer to a request whose idempotency key was used before: the first order (200) if the
+/// request is the same, else 409.
 async fn replay(state: &AppState, existing: Confirmed) -> ApiResult<Response> {
     match existing {
         Confirmed::Existing {
@@ -160,10 +249,91 @@ async fn replay(state: &AppState, existing: Confirmed) -> ApiResult<Response> {
     ))]
 pub async fn status(
     State(state): State<AppState>,
-    PathParam((slug, order_id)): PathParam<(String, Uuid)>,
+    PathParam((slug, order_id)): PathParam<(Slug, Uuid)>,
 ) -> ApiResult<axum::Json<Order>> {
     storage::orders::find_at_restaurant(&state.db, &slug, order_id)
         .await?
         .map(axum::Json)
         .ok_or_else(|| ApiError::not_found("Order"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(lines: serde_json::Value) -> ConfirmRequest {
+        serde_json::from_value(serde_json::json!({"items": lines, "raw_input": "two pizzas"}))
+            .unwrap()
+    }
+
+    fn fields(error: FieldErrors) -> Vec<String> {
+        error.into_fields().into_keys().collect()
+    }
+
+    #[test]
+    fn a_good_body_parses_with_its_defaults() {
+        let parsed = ValidatedConfirm::try_from(body(serde_json::json!([
+            {"menu_item_id": 12, "variant_id": 1, "quantity": 2, "special_requests": ""},
+            {"menu_item_id": 12, "variant_id": 2, "quantity": 99, "modifier_ids": [3, 4],
+             "special_requests": "well done"},
+        ])))
+        .unwrap();
+        assert_eq!(parsed.line_count(), 2);
+        assert_eq!(parsed.language.as_str(), "en");
+        assert!(parsed.table_identifier.is_none());
+        let lines = parsed.lines();
+        assert!(lines[0].special_requests.is_none(), "empty means none");
+        assert_eq!(lines[1].quantity.get(), 99);
+        assert_eq!(lines[1].modifier_ids.as_slice(), [3, 4]);
+        assert_eq!(
+            lines[1].special_requests.as_ref().map(|s| s.as_str()),
+            Some("well done")
+        );
+    }
+
+    #[test]
+    fn every_bad_field_is_named_at_once() {
+        let mut request = body(serde_json::json!([
+            {"menu_item_id": 12, "variant_id": 1, "quantity": 0},
+            {"menu_item_id": 12, "variant_id": 1, "quantity": 1, "modifier_ids": [3, 3],
+             "special_requests": "x".repeat(501)},
+        ]));
+        request.raw_input = "x".repeat(2001);
+        request.table_identifier = Some("t".repeat(51));
+        request.language = Some(" ".into());
+        let error = ValidatedConfirm::try_from(request).unwrap_err();
+        assert_eq!(
+            fields(error),
+            [
+                "items[0].quantity",
+                "items[1].modifier_ids",
+                "items[1].special_requests",
+                "language",
+                "raw_input",
+                "table_identifier",
+            ]
+        );
+    }
+
+    #[test]
+    fn line_counts_are_checked_on_the_lines_sent() {
+        let error = ValidatedConfirm::try_from(body(serde_json::json!([]))).unwrap_err();
+        assert_eq!(
+            error.into_fields()["items"],
+            ["an order needs at least one item"]
+        );
+        let line = serde_json::json!({"menu_item_id": 1, "variant_id": 1, "quantity": 1});
+        let error = ValidatedConfirm::try_from(body(serde_json::Value::Array(vec![line; 101])))
+            .unwrap_err();
+        assert_eq!(
+            error.into_fields()["items"],
+            ["at most 100 lines per order"]
+        );
+        // One bad line is not "no lines".
+        let error = ValidatedConfirm::try_from(body(serde_json::json!([
+            {"menu_item_id": 1, "variant_id": 1, "quantity": 100}
+        ])))
+        .unwrap_err();
+        assert_eq!(fields(error), ["items[0].quantity"]);
+    }
 }

@@ -1,6 +1,9 @@
 use axum::{extract::State, http::StatusCode};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use shared_types::ErrorBody;
+use utoipa::ToSchema;
 
 use super::{
     Access,
@@ -8,7 +11,11 @@ use super::{
 };
 use crate::{
     domain::{
-        menu::{ItemPatch, ModifierPatch, NewCategory, NewItem, VariantPatch},
+        fields::FieldErrors,
+        menu::{
+            self, CategoryDraft, Description, ImageUrl, ItemChanges, ItemDraft, Label, MenuName,
+            ModifierChanges, ModifierDraft, VariantChanges, VariantDraft,
+        },
         roles::Managers,
     },
     error::{ApiError, ApiResult},
@@ -16,6 +23,316 @@ use crate::{
     state::AppState,
     storage,
 };
+
+/// A PATCH field: absent (`None`), explicitly `null` (`Some(None)`) or a value.
+pub type Patch<T> = Option<Option<T>>;
+
+/// Deserializes a present field (even `null`) into `Some(_)`; use with `#[serde(default)]`.
+fn present<'de, T, D>(deserializer: D) -> Result<Patch<T>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// The same for money, which must be a string.
+fn present_money<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Patch<Decimal>, D::Error> {
+    shared_types::money::option::deserialize(deserializer).map(Some)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCategory {
+    pub name: String,
+    #[serde(default)]
+    pub sort_order: Option<i32>,
+}
+
+impl TryFrom<NewCategory> for CategoryDraft {
+    type Error = FieldErrors;
+
+    fn try_from(body: NewCategory) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let name = errors.take("name", MenuName::parse(body.name));
+        errors.or(name.map(|name| CategoryDraft {
+            name,
+            sort_order: body.sort_order.unwrap_or_default(),
+        }))
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewItem {
+    pub category_id: i64,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub image_url: Option<String>,
+    #[serde(default)]
+    pub sort_order: Option<i32>,
+    pub variants: Vec<NewVariant>,
+    #[serde(default)]
+    pub modifiers: Option<Vec<NewModifier>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewVariant {
+    pub label: String,
+    #[serde(with = "shared_types::money")]
+    #[schema(value_type = String, example = "14.99")]
+    pub price: Decimal,
+    #[serde(default)]
+    pub is_default: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewModifier {
+    pub name: String,
+    #[serde(with = "shared_types::money")]
+    #[schema(value_type = String, example = "2.00")]
+    pub price_adjustment: Decimal,
+}
+
+impl TryFrom<NewItem> for ItemDraft {
+    type Error = FieldErrors;
+
+    /// Settles which variant is the default, too: the first, unless one is marked.
+    fn try_from(body: NewItem) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let name = errors.take("name", MenuName::parse(body.name));
+        let description = match body.description {
+            Some(text) => errors.take("description", Description::parse(text)),
+            None => Some(Description::empty()),
+        };
+        let image_url = match body.image_url {
+            Some(url) => errors.take("image_url", ImageUrl::parse(url)).map(Some),
+            None => Some(None),
+        };
+        let marked: Vec<Option<bool>> = body.variants.iter().map(|v| v.is_default).collect();
+        let labels: Vec<Option<Label>> = body
+            .variants
+            .iter()
+            .enumerate()
+            .map(|(i, variant)| {
+                errors.take(
+                    &format!("variants[{i}].label"),
+                    Label::parse(variant.label.clone()),
+                )
+            })
+            .collect();
+        let modifiers = body.modifiers.unwrap_or_default();
+        let modifier_count = errors.take("modifiers", menu::check_modifier_count(modifiers.len()));
+        let modifiers: Option<Vec<ModifierDraft>> = modifiers
+            .into_iter()
+            .enumerate()
+            .map(|(i, modifier)| {
+                errors
+                    .take(&format!("modifiers[{i}].name"), Label::parse(modifier.name))
+                    .map(|name| ModifierDraft {
+                        name,
+                        price_adjustment: modifier.price_adjustment,
+                    })
+            })
+            // Every modifier is parsed (and each bad one recorded) before this collects.
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect();
+        let defaults = errors.take("variants", menu::settle_default_variant(&marked));
+        let variants: Option<Vec<VariantDraft>> = defaults.and_then(|defaults| {
+            labels
+                .into_iter()
+                .zip(body.variants)
+                .zip(defaults)
+                .map(|((label, variant), is_default)| {
+                    label.map(|label| VariantDraft {
+                        label,
+                        price: variant.price,
+                        is_default,
+                    })
+                })
+                .collect()
+        });
+        let draft = match (
+            name,
+            description,
+            image_url,
+            modifier_count,
+            modifiers,
+            variants,
+        ) {
+            (
+                Some(name),
+                Some(description),
+                Some(image_url),
+                Some(()),
+                Some(modifiers),
+                Some(variants),
+            ) => Some(ItemDraft {
+                category_id: body.category_id,
+                name,
+                description,
+                image_url,
+                sort_order: body.sort_order.unwrap_or_default(),
+                variants,
+                modifiers,
+            }),
+            _ => None,
+        };
+        errors.or(draft)
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemPatch {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub name: Patch<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub description: Patch<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub image_url: Patch<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i32>)]
+    pub sort_order: Patch<i32>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
+    pub is_active: Patch<bool>,
+}
+
+/// A field that may be left out but not set to `null`.
+fn not_null<T>(value: Patch<T>, field: &str, errors: &mut FieldErrors) -> Option<Option<T>> {
+    match value {
+        None => Some(None),
+        Some(None) => {
+            errors.add(field, "may not be null");
+            None
+        }
+        Some(Some(value)) => Some(Some(value)),
+    }
+}
+
+/// `not_null`, then parsed.
+fn parsed<T, U>(
+    value: Patch<T>,
+    field: &str,
+    parse: impl FnOnce(T) -> Result<U, crate::domain::fields::Invalid>,
+    errors: &mut FieldErrors,
+) -> Option<Option<U>> {
+    match not_null(value, field, errors)? {
+        None => Some(None),
+        Some(value) => errors.take(field, parse(value)).map(Some),
+    }
+}
+
+impl TryFrom<ItemPatch> for ItemChanges {
+    type Error = FieldErrors;
+
+    fn try_from(body: ItemPatch) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let name = parsed(body.name, "name", MenuName::parse, &mut errors);
+        let sort_order = not_null(body.sort_order, "sort_order", &mut errors);
+        let is_active = not_null(body.is_active, "is_active", &mut errors);
+        // `null` clears the description.
+        let description = match body.description {
+            None => Some(None),
+            Some(None) => Some(Some(Description::empty())),
+            Some(Some(text)) => errors
+                .take("description", Description::parse(text))
+                .map(Some),
+        };
+        let image_url = match body.image_url {
+            None => Some(None),
+            Some(None) => Some(Some(None)),
+            Some(Some(url)) => errors
+                .take("image_url", ImageUrl::parse(url))
+                .map(|url| Some(Some(url))),
+        };
+        let changes = match (name, description, image_url, sort_order, is_active) {
+            (Some(name), Some(description), Some(image_url), Some(sort_order), Some(is_active)) => {
+                Some(ItemChanges {
+                    name,
+                    description,
+                    image_url,
+                    sort_order,
+                    is_active,
+                })
+            }
+            _ => None,
+        };
+        errors.or(changes)
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariantPatch {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub label: Patch<String>,
+    #[serde(default, deserialize_with = "present_money")]
+    #[schema(value_type = Option<String>, example = "14.99")]
+    pub price: Patch<Decimal>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
+    pub is_default: Patch<bool>,
+}
+
+impl TryFrom<VariantPatch> for VariantChanges {
+    type Error = FieldErrors;
+
+    fn try_from(body: VariantPatch) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let label = parsed(body.label, "label", Label::parse, &mut errors);
+        let price = not_null(body.price, "price", &mut errors);
+        let is_default = not_null(body.is_default, "is_default", &mut errors);
+        let changes = match (label, price, is_default) {
+            (Some(label), Some(price), Some(is_default)) => Some(VariantChanges {
+                label,
+                price,
+                is_default,
+            }),
+            _ => None,
+        };
+        errors.or(changes)
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModifierPatch {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub name: Patch<String>,
+    #[serde(default, deserialize_with = "present_money")]
+    #[schema(value_type = Option<String>, example = "2.00")]
+    pub price_adjustment: Patch<Decimal>,
+}
+
+impl TryFrom<ModifierPatch> for ModifierChanges {
+    type Error = FieldErrors;
+
+    fn try_from(body: ModifierPatch) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let name = parsed(body.name, "name", Label::parse, &mut errors);
+        let price_adjustment = not_null(body.price_adjustment, "price_adjustment", &mut errors);
+        let changes = match (name, price_adjustment) {
+            (Some(name), Some(price_adjustment)) => Some(ModifierChanges {
+                name,
+                price_adjustment,
+            }),
+            _ => None,
+        };
+        errors.or(changes)
+    }
+}
 
 fn item(json: Value) -> ApiResult<MenuItemDto> {
     serde_json::from_value(json).map_err(|e| ApiError::Internal(e.into()))
@@ -33,8 +350,8 @@ pub async fn create_category(
     access: Access<Managers>,
     Json(body): Json<NewCategory>,
 ) -> ApiResult<(StatusCode, axum::Json<CategoryDto>)> {
-    body.validate()?;
-    let category = storage::menu::insert_category(&state.db, access.restaurant_id, &body).await?;
+    let draft = CategoryDraft::try_from(body)?;
+    let category = storage::menu::insert_category(&state.db, access.restaurant_id, &draft).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CategoryDto {
@@ -58,8 +375,8 @@ pub async fn create_item(
     access: Access<Managers>,
     Json(body): Json<NewItem>,
 ) -> ApiResult<(StatusCode, axum::Json<MenuItemDto>)> {
-    let default_flags = body.validate()?;
-    let json = storage::menu::insert_item(&state.db, access.restaurant_id, &body, &default_flags)
+    let draft = ItemDraft::try_from(body)?;
+    let json = storage::menu::insert_item(&state.db, access.restaurant_id, &draft)
         .await?
         .ok_or_else(|| ApiError::field("category_id", "is not a category of this restaurant"))?;
     Ok((StatusCode::CREATED, axum::Json(item(json)?)))
@@ -79,8 +396,8 @@ pub async fn update_item(
     Json(body): Json<ItemPatch>,
 ) -> ApiResult<axum::Json<MenuItemDto>> {
     let (_, item_id) = path;
-    body.validate()?;
-    let json = storage::menu::update_item(&state.db, access.restaurant_id, item_id, &body)
+    let changes = ItemChanges::try_from(body)?;
+    let json = storage::menu::update_item(&state.db, access.restaurant_id, item_id, &changes)
         .await?
         .ok_or_else(|| ApiError::not_found("Menu item"))?;
     Ok(axum::Json(item(json)?))
@@ -100,10 +417,11 @@ pub async fn update_variant(
     Json(body): Json<VariantPatch>,
 ) -> ApiResult<axum::Json<VariantDto>> {
     let (_, variant_id) = path;
-    body.validate()?;
-    let variant = storage::menu::update_variant(&state.db, access.restaurant_id, variant_id, &body)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Variant"))?;
+    let changes = VariantChanges::try_from(body)?;
+    let variant =
+        storage::menu::update_variant(&state.db, access.restaurant_id, variant_id, &changes)
+            .await?
+            .ok_or_else(|| ApiError::not_found("Variant"))?;
     Ok(axum::Json(VariantDto {
         id: variant.id,
         label: variant.label,
@@ -126,9 +444,9 @@ pub async fn update_modifier(
     Json(body): Json<ModifierPatch>,
 ) -> ApiResult<axum::Json<ModifierDto>> {
     let (_, modifier_id) = path;
-    body.validate()?;
+    let changes = ModifierChanges::try_from(body)?;
     let modifier =
-        storage::menu::update_modifier(&state.db, access.restaurant_id, modifier_id, &body)
+        storage::menu::update_modifier(&state.db, access.restaurant_id, modifier_id, &changes)
             .await?
             .ok_or_else(|| ApiError::not_found("Modifier"))?;
     Ok(axum::Json(ModifierDto {

@@ -1,6 +1,6 @@
 use axum::{extract::State, http::StatusCode};
 use serde::Deserialize;
-use shared_types::{ErrorBody, Slug};
+use shared_types::ErrorBody;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -10,15 +10,16 @@ use super::{
 };
 use crate::{
     auth::AuthUser,
-    domain::roles::{Managers, StaffRole},
-    error::{ApiError, ApiResult, FieldErrors},
+    domain::{
+        fields::FieldErrors,
+        restaurants::{RestaurantName, new_restaurant_slug},
+        roles::{Managers, StaffRole},
+    },
+    error::{ApiError, ApiResult},
     extract::{Json, PathParam},
     state::AppState,
     storage::{self, restaurants::AddStaff},
 };
-
-/// Slugs that would collide with fixed path segments (`/api/kitchen/orders/…`).
-const RESERVED_SLUGS: &[&str] = &["orders"];
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewRestaurant {
@@ -41,20 +42,12 @@ pub async fn create(
     Json(body): Json<NewRestaurant>,
 ) -> ApiResult<(StatusCode, axum::Json<RestaurantDto>)> {
     let mut errors = FieldErrors::default();
-    if body.name.trim().is_empty() {
-        errors.add("name", "must not be blank");
-    }
-    errors.max_chars(&body.name, 200, "name");
-    match Slug::parse(&body.slug) {
-        Err(e) => errors.add("slug", e.to_string()),
-        Ok(slug) if RESERVED_SLUGS.contains(&slug.as_str()) => errors.add("slug", "is reserved"),
-        Ok(_) => {}
-    }
-    errors.into_result()?;
-    let restaurant =
-        storage::restaurants::insert(&state.db, body.name.trim(), &body.slug, user.user_id)
-            .await?
-            .ok_or_else(|| ApiError::conflict("A restaurant with this slug already exists."))?;
+    let name = errors.take("name", RestaurantName::parse(&body.name));
+    let slug = errors.take("slug", new_restaurant_slug(&body.slug));
+    let (name, slug) = errors.or(name.zip(slug))?;
+    let restaurant = storage::restaurants::insert(&state.db, &name, &slug, user.user_id)
+        .await?
+        .ok_or_else(|| ApiError::conflict("A restaurant with this slug already exists."))?;
     Ok((
         StatusCode::CREATED,
         axum::Json(RestaurantDto {

@@ -5,9 +5,11 @@ use serde_json::Value;
 use sqlx::{FromRow, PgPool, types::Json};
 use uuid::Uuid;
 
+use shared_types::Slug;
+
 use crate::domain::{
-    menu::{ItemPatch, ModifierPatch, NewCategory, NewItem, VariantPatch},
-    orders::MenuEntry,
+    menu::{CategoryDraft, ItemChanges, ItemDraft, ModifierChanges, VariantChanges},
+    orders::{MenuEntry, ValidatedConfirm},
 };
 
 #[derive(Debug, FromRow)]
@@ -22,15 +24,15 @@ pub struct Category {
 pub async fn insert_category(
     db: &PgPool,
     restaurant: Uuid,
-    category: &NewCategory,
+    category: &CategoryDraft,
 ) -> Result<Category, sqlx::Error> {
     sqlx::query_as(
         "INSERT INTO menu_categories (restaurant_id, name, sort_order) VALUES ($1, $2, $3)
          RETURNING id, name, sort_order, is_active",
     )
     .bind(restaurant)
-    .bind(&category.name)
-    .bind(category.sort_order.unwrap_or(0))
+    .bind(category.name.as_str())
+    .bind(category.sort_order)
     .fetch_one(db)
     .await
 }
@@ -57,8 +59,7 @@ macro_rules! item_json {
 pub async fn insert_item(
     db: &PgPool,
     restaurant: Uuid,
-    item: &NewItem,
-    default_flags: &[bool],
+    item: &ItemDraft,
 ) -> Result<Option<Value>, sqlx::Error> {
     let mut tx = db.begin().await?;
     let item_id: Option<i64> = sqlx::query_scalar(
@@ -69,10 +70,10 @@ pub async fn insert_item(
     )
     .bind(restaurant)
     .bind(item.category_id)
-    .bind(&item.name)
-    .bind(item.description.as_deref().unwrap_or(""))
-    .bind(item.image_url.as_deref())
-    .bind(item.sort_order.unwrap_or(0))
+    .bind(item.name.as_str())
+    .bind(item.description.as_str())
+    .bind(item.image_url.as_ref().map(|url| url.as_str()))
+    .bind(item.sort_order)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(item_id) = item_id else {
@@ -80,6 +81,7 @@ pub async fn insert_item(
     };
     let labels: Vec<&str> = item.variants.iter().map(|v| v.label.as_str()).collect();
     let prices: Vec<Decimal> = item.variants.iter().map(|v| v.price).collect();
+    let default_flags: Vec<bool> = item.variants.iter().map(|v| v.is_default).collect();
     sqlx::query(
         "INSERT INTO menu_variants (item_id, label, price, is_default, position)
          SELECT $1, label, price, is_default, position::int - 1
@@ -88,10 +90,10 @@ pub async fn insert_item(
     .bind(item_id)
     .bind(&labels)
     .bind(&prices)
-    .bind(default_flags)
+    .bind(&default_flags)
     .execute(&mut *tx)
     .await?;
-    let modifiers = item.modifiers.as_deref().unwrap_or_default();
+    let modifiers = &item.modifiers;
     if !modifiers.is_empty() {
         let names: Vec<&str> = modifiers.iter().map(|m| m.name.as_str()).collect();
         let adjustments: Vec<Decimal> = modifiers.iter().map(|m| m.price_adjustment).collect();
@@ -134,27 +136,31 @@ pub async fn update_item(
     db: &PgPool,
     restaurant: Uuid,
     item_id: i64,
-    patch: &ItemPatch,
+    changes: &ItemChanges,
 ) -> Result<Option<Value>, sqlx::Error> {
     let updated: Option<i64> = sqlx::query_scalar(
         "UPDATE menu_items SET
             name = COALESCE($3, name),
-            description = CASE WHEN $4 THEN COALESCE($5, '') ELSE description END,
-            image_url = CASE WHEN $6 THEN $7 ELSE image_url END,
-            sort_order = COALESCE($8, sort_order),
-            is_active = COALESCE($9, is_active)
+            description = COALESCE($4, description),
+            image_url = CASE WHEN $5 THEN $6 ELSE image_url END,
+            sort_order = COALESCE($7, sort_order),
+            is_active = COALESCE($8, is_active)
          WHERE id = $1 AND restaurant_id = $2
          RETURNING id",
     )
     .bind(item_id)
     .bind(restaurant)
-    .bind(patch.name.clone().flatten())
-    .bind(patch.description.is_some())
-    .bind(patch.description.clone().flatten())
-    .bind(patch.image_url.is_some())
-    .bind(patch.image_url.clone().flatten())
-    .bind(patch.sort_order.flatten())
-    .bind(patch.is_active.flatten())
+    .bind(changes.name.as_ref().map(|name| name.as_str()))
+    .bind(changes.description.as_ref().map(|text| text.as_str()))
+    .bind(changes.image_url.is_some())
+    .bind(
+        changes
+            .image_url
+            .as_ref()
+            .and_then(|url| url.as_ref().map(|url| url.as_str())),
+    )
+    .bind(changes.sort_order)
+    .bind(changes.is_active)
     .fetch_optional(db)
     .await?;
     match updated {
@@ -178,7 +184,7 @@ pub async fn update_variant(
     db: &PgPool,
     restaurant: Uuid,
     variant_id: i64,
-    patch: &VariantPatch,
+    changes: &VariantChanges,
 ) -> Result<Option<Variant>, sqlx::Error> {
     let mut tx = db.begin().await?;
     // Lock the item first: two concurrent "make me the default" on sibling variants then queue
@@ -202,9 +208,9 @@ pub async fn update_variant(
     )
     .bind(variant_id)
     .bind(restaurant)
-    .bind(patch.label.clone().flatten())
-    .bind(patch.price.flatten())
-    .bind(patch.is_default.flatten())
+    .bind(changes.label.as_ref().map(|label| label.as_str()))
+    .bind(changes.price)
+    .bind(changes.is_default)
     .fetch_optional(&mut *tx)
     .await?
     .map(|(id, label, price, is_default, item_id)| {
@@ -221,7 +227,7 @@ pub async fn update_variant(
     let Some((variant, item_id)) = updated else {
         return Ok(None);
     };
-    if patch.is_default.flatten() == Some(true) {
+    if changes.is_default == Some(true) {
         sqlx::query("UPDATE menu_variants SET is_default = false WHERE item_id = $1 AND id <> $2 AND is_default")
             .bind(item_id)
             .bind(variant.id)
@@ -244,7 +250,7 @@ pub async fn update_modifier(
     db: &PgPool,
     restaurant: Uuid,
     modifier_id: i64,
-    patch: &ModifierPatch,
+    changes: &ModifierChanges,
 ) -> Result<Option<Modifier>, sqlx::Error> {
     sqlx::query_as(
         "UPDATE menu_modifiers m SET
@@ -256,8 +262,8 @@ pub async fn update_modifier(
     )
     .bind(modifier_id)
     .bind(restaurant)
-    .bind(patch.name.clone().flatten())
-    .bind(patch.price_adjustment.flatten())
+    .bind(changes.name.as_ref().map(|name| name.as_str()))
+    .bind(changes.price_adjustment)
     .fetch_optional(db)
     .await
 }
@@ -265,7 +271,7 @@ pub async fn update_modifier(
 /// The customer's menu: active categories and their active items, in `sort_order`.
 /// `None` when the slug is unknown.
 #[tracing::instrument(name = "db.menu.public_menu", skip_all)]
-pub async fn public_menu(db: &PgPool, slug: &str) -> Result<Option<Value>, sqlx::Error> {
+pub async fn public_menu(db: &PgPool, slug: &Slug) -> Result<Option<Value>, sqlx::Error> {
     let json: Option<Json<Value>> = sqlx::query_scalar(concat!(
         "SELECT jsonb_build_object('restaurant_name', r.name, 'categories', COALESCE((
             SELECT jsonb_agg(jsonb_build_object(
@@ -279,7 +285,7 @@ pub async fn public_menu(db: &PgPool, slug: &str) -> Result<Option<Value>, sqlx:
             FROM menu_categories c WHERE c.restaurant_id = r.id AND c.is_active), '[]'::jsonb))
          FROM restaurants r WHERE r.slug = $1"
     ))
-    .bind(slug)
+    .bind(slug.as_str())
     .fetch_optional(db)
     .await?;
     Ok(json.map(|Json(v)| v))
@@ -295,14 +301,13 @@ pub struct OrderContext {
     pub line_ids: Vec<i64>,
 }
 
-/// The restaurant with this slug, the items of `item_ids` on its active menu and `lines` new
-/// order line ids; `None` when there is no such restaurant.
+/// The restaurant with this slug, the items of `request` on its active menu and an id for each
+/// of its lines; `None` when there is no such restaurant.
 #[tracing::instrument(name = "db.menu.order_context", skip_all)]
 pub async fn order_context(
     db: &PgPool,
-    slug: &str,
-    item_ids: &[i64],
-    lines: usize,
+    slug: &Slug,
+    request: &ValidatedConfirm,
 ) -> Result<Option<OrderContext>, sqlx::Error> {
     type Row = (Uuid, Json<Vec<MenuEntry>>, Vec<i64>);
     let row: Option<Row> = sqlx::query_as(
@@ -317,9 +322,9 @@ pub async fn order_context(
             ARRAY(SELECT nextval(pg_get_serial_sequence('order_items', 'id')) FROM generate_series(1, $3))
          FROM restaurants r WHERE r.slug = $1",
     )
-    .bind(slug)
-    .bind(item_ids)
-    .bind(lines as i32)
+    .bind(slug.as_str())
+    .bind(request.menu_item_ids())
+    .bind(request.line_count())
     .fetch_optional(db)
     .await?;
     Ok(

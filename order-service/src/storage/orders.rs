@@ -8,7 +8,7 @@ use sqlx::{FromRow, PgConnection, PgPool, types::Json};
 use uuid::Uuid;
 
 use super::{events, is_unique_violation, now_micros};
-use crate::domain::orders::PricedLine;
+use crate::domain::orders::{IdempotencyKey, PricedLine, PricedOrder, ValidatedConfirm};
 
 /// The columns of an Order, with its lines and their modifiers aggregated as JSON, from an
 /// `orders o JOIN restaurants r` (or a CTE in the shape of `orders` named `o`).
@@ -83,7 +83,7 @@ pub async fn find(db: &PgPool, order_id: Uuid) -> Result<Option<Order>, sqlx::Er
 #[tracing::instrument(name = "db.orders.find_at_restaurant", skip_all)]
 pub async fn find_at_restaurant(
     db: &PgPool,
-    slug: &str,
+    slug: &Slug,
     order_id: Uuid,
 ) -> Result<Option<Order>, sqlx::Error> {
     let row: Option<OrderRow> = sqlx::query_as(concat!(
@@ -92,7 +92,7 @@ pub async fn find_at_restaurant(
         " FROM orders o JOIN restaurants r ON r.id = o.restaurant_id WHERE o.id = $1 AND r.slug = $2"
     ))
     .bind(order_id)
-    .bind(slug)
+    .bind(slug.as_str())
     .fetch_optional(db)
     .await?;
     row.map(Order::try_from).transpose()
@@ -101,15 +101,12 @@ pub async fn find_at_restaurant(
 pub struct NewOrder<'a> {
     pub restaurant_id: Uuid,
     pub slug: &'a Slug,
-    pub table_identifier: Option<String>,
-    pub raw_input: &'a str,
-    pub language: String,
-    pub total_price: Decimal,
-    pub lines: &'a [PricedLine],
+    pub request: &'a ValidatedConfirm,
+    pub priced: &'a PricedOrder,
     /// One id per line, from `menu::order_context`.
     pub line_ids: &'a [i64],
     /// The `Idempotency-Key` and the request it came with.
-    pub idempotency: Option<(&'a str, &'a Value)>,
+    pub idempotency: Option<(&'a IdempotencyKey, &'a Value)>,
     pub trace_context: &'a Value,
 }
 
@@ -130,7 +127,8 @@ pub enum Confirmed {
 #[tracing::instrument(name = "db.orders.confirm", skip_all)]
 pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::Error> {
     let line_ids = new.line_ids;
-    if line_ids.len() != new.lines.len() {
+    let priced_lines = &new.priced.lines;
+    if line_ids.len() != priced_lines.len() {
         return Err(sqlx::Error::Protocol(
             "fewer order line ids than lines".into(),
         ));
@@ -141,12 +139,16 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
         restaurant: new.slug.clone(),
         status: OrderStatus::Confirmed,
         version: 1,
-        table_identifier: new.table_identifier,
-        total_price: new.total_price,
-        language: new.language,
+        table_identifier: new
+            .request
+            .table_identifier
+            .as_ref()
+            .map(|table| table.as_str().to_owned()),
+        total_price: new.priced.total,
+        language: new.request.language.as_str().to_owned(),
         created_at: now,
         updated_at: now,
-        items: order_items(line_ids, new.lines),
+        items: order_items(line_ids, priced_lines),
     };
     let event = OrderEvent {
         event_id: Uuid::now_v7(),
@@ -157,7 +159,7 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
         order,
     };
     let order = &event.order;
-    let lines = LineColumns::new(line_ids, new.lines);
+    let lines = LineColumns::new(line_ids, priced_lines);
     // The sequence row (the restaurant's lock) is taken once the order's row is in (and the
     // first line: the EXISTS reads one); the remaining lines, the modifiers and the foreign-key
     // checks follow under it, to the commit. A concurrent request with the same idempotency
@@ -192,10 +194,10 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
         new.trace_context,
     )
     .bind(order.table_identifier.as_deref())
-    .bind(new.raw_input)
+    .bind(new.request.raw_input.as_str())
     .bind(&order.language)
     .bind(order.total_price)
-    .bind(new.idempotency.map(|(key, _)| key))
+    .bind(new.idempotency.map(|(key, _)| key.as_str()))
     .bind(new.idempotency.map(|(_, request)| Json(request)))
     .bind(now)
     .bind(lines.ids)
@@ -236,7 +238,7 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
 pub async fn find_by_idempotency_key(
     db: &PgPool,
     restaurant: Uuid,
-    key: &str,
+    key: &IdempotencyKey,
     request: &Value,
 ) -> Result<Option<Confirmed>, sqlx::Error> {
     let mut conn = db.acquire().await?;
@@ -246,7 +248,7 @@ pub async fn find_by_idempotency_key(
 async fn find_idempotent(
     conn: &mut PgConnection,
     restaurant: Uuid,
-    key: &str,
+    key: &IdempotencyKey,
     request: &Value,
 ) -> Result<Option<Confirmed>, sqlx::Error> {
     let found: Option<(Uuid, bool)> = sqlx::query_as(
@@ -254,7 +256,7 @@ async fn find_idempotent(
          WHERE restaurant_id = $1 AND idempotency_key = $2",
     )
     .bind(restaurant)
-    .bind(key)
+    .bind(key.as_str())
     .bind(Json(request))
     .fetch_optional(&mut *conn)
     .await?;
@@ -292,10 +294,10 @@ impl<'a> LineColumns<'a> {
             variant_ids: lines.iter().map(|l| l.variant_id).collect(),
             labels: lines.iter().map(|l| l.variant_label.as_str()).collect(),
             prices: lines.iter().map(|l| l.variant_price).collect(),
-            quantities: lines.iter().map(|l| l.quantity).collect(),
+            quantities: lines.iter().map(|l| l.quantity.get()).collect(),
             requests: lines
                 .iter()
-                .map(|l| l.special_requests.as_deref())
+                .map(|l| l.special_requests.as_ref().map(|text| text.as_str()))
                 .collect(),
             modifier_line_ids: Vec::new(),
             modifier_positions: Vec::new(),
@@ -326,8 +328,11 @@ fn order_items(ids: &[i64], lines: &[PricedLine]) -> Vec<OrderItem> {
             name: line.name.clone(),
             variant_label: line.variant_label.clone(),
             variant_price: line.variant_price,
-            quantity: line.quantity,
-            special_requests: line.special_requests.clone(),
+            quantity: line.quantity.get(),
+            special_requests: line
+                .special_requests
+                .as_ref()
+                .map(|text| text.as_str().to_owned()),
             modifiers: line
                 .modifiers
                 .iter()

@@ -2,8 +2,13 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
+use shared_types::Slug;
+
 use super::is_unique_violation;
-use crate::domain::roles::{Role, StaffRole};
+use crate::domain::{
+    restaurants::RestaurantName,
+    roles::{Role, StaffRole},
+};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Restaurant {
@@ -17,8 +22,8 @@ pub struct Restaurant {
 #[tracing::instrument(name = "db.restaurants.insert", skip_all)]
 pub async fn insert(
     db: &PgPool,
-    name: &str,
-    slug: &str,
+    name: &RestaurantName,
+    slug: &Slug,
     owner: Uuid,
 ) -> Result<Option<Restaurant>, sqlx::Error> {
     let result = sqlx::query_as::<_, Restaurant>(
@@ -29,8 +34,8 @@ pub async fn insert(
          SELECT id, name, slug, created_at FROM r",
     )
     .bind(Uuid::now_v7())
-    .bind(name)
-    .bind(slug)
+    .bind(name.as_str())
+    .bind(slug.as_str())
     .bind(owner)
     .fetch_one(db)
     .await;
@@ -74,7 +79,7 @@ pub struct RestaurantAccess {
 #[tracing::instrument(name = "db.restaurants.access", skip_all)]
 pub async fn access(
     db: &PgPool,
-    slug: &str,
+    slug: &Slug,
     user: Uuid,
 ) -> Result<Option<RestaurantAccess>, sqlx::Error> {
     let row: Option<(Uuid, Option<String>)> = sqlx::query_as(
@@ -82,7 +87,7 @@ pub async fn access(
          FROM restaurants r LEFT JOIN staff s ON s.restaurant_id = r.id AND s.user_id = $2
          WHERE r.slug = $1",
     )
-    .bind(slug)
+    .bind(slug.as_str())
     .bind(user)
     .fetch_optional(db)
     .await?;
@@ -93,9 +98,9 @@ pub async fn access(
 }
 
 #[tracing::instrument(name = "db.restaurants.id_by_slug", skip_all)]
-pub async fn id_by_slug(db: &PgPool, slug: &str) -> Result<Option<Uuid>, sqlx::Error> {
+pub async fn id_by_slug(db: &PgPool, slug: &Slug) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM restaurants WHERE slug = $1")
-        .bind(slug)
+        .bind(slug.as_str())
         .fetch_optional(db)
         .await
 }

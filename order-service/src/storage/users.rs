@@ -2,6 +2,7 @@ use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
 use super::is_unique_violation;
+use crate::domain::accounts::{Email, PersonName};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct User {
@@ -12,10 +13,11 @@ pub struct User {
 }
 
 pub struct NewUser<'a> {
-    pub email: &'a str,
+    pub email: &'a Email,
+    /// The Argon2id PHC string.
     pub password_hash: &'a str,
-    pub first_name: &'a str,
-    pub last_name: &'a str,
+    pub first_name: &'a PersonName,
+    pub last_name: &'a PersonName,
 }
 
 /// Inserts a user; `None` when the email (compared case-insensitively) is taken.
@@ -27,10 +29,10 @@ pub async fn insert(db: &PgPool, user: NewUser<'_>) -> Result<Option<User>, sqlx
          RETURNING id, email, first_name, last_name",
     )
     .bind(Uuid::now_v7())
-    .bind(user.email)
+    .bind(user.email.as_str())
     .bind(user.password_hash)
-    .bind(user.first_name)
-    .bind(user.last_name)
+    .bind(user.first_name.as_str())
+    .bind(user.last_name.as_str())
     .fetch_one(db)
     .await;
     match result {
