@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod dto;
 pub mod error;
 pub mod events;
 pub mod extract;

@@ -10,18 +10,16 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
 use sqlx::{Connection, PgConnection, PgPool, postgres::PgListener, types::Json};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use std::collections::HashMap;
-
 use lapin::types::{AMQPValue, FieldTable};
 use service_common::{backoff::backoff, telemetry};
 
 use super::publisher::{Outgoing, Publisher};
+use crate::telemetry::TraceContext;
 
 /// `pg_try_advisory_lock` key of the active relay ("kitchen1" in ASCII).
 pub const RELAY_LOCK_KEY: i64 = 0x6b69_7463_6865_6e31;
@@ -112,10 +110,12 @@ async fn lead(
     stop: &CancellationToken,
 ) -> Result<Ended, sqlx::Error> {
     let mut conn = bounded(PgConnection::connect_with(&db.connect_options())).await?;
-    let leader: bool = bounded(
-        sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(RELAY_LOCK_KEY)
-            .fetch_one(&mut conn),
+    let leader = bounded(
+        sqlx::query_scalar!(
+            r#"SELECT pg_try_advisory_lock($1) AS "locked!""#,
+            RELAY_LOCK_KEY
+        )
+        .fetch_one(&mut conn),
     )
     .await?;
     if !leader {
@@ -149,9 +149,8 @@ async fn publish_while_leader(
                 publisher.close().await;
             }
             // Releasing the advisory lock at once lets a standby take over without waiting.
-            let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
-                .bind(RELAY_LOCK_KEY)
-                .execute(&mut *conn)
+            let _ = sqlx::query!("SELECT pg_advisory_unlock($1) AS unlocked", RELAY_LOCK_KEY)
+                .fetch_one(&mut *conn)
                 .await;
             return Ok(Ended::Stopped);
         }
@@ -222,7 +221,15 @@ async fn publish_while_leader(
     }
 }
 
-type Row = (i64, Uuid, String, String, Json<Value>);
+/// An event row waiting to be published.
+struct Pending {
+    position: i64,
+    event_id: Uuid,
+    routing_key: String,
+    /// The payload as stored: the message body, byte for byte.
+    body: String,
+    trace_context: Json<TraceContext>,
+}
 
 /// Publishes one batch of unpublished rows in outbox order and marks the confirmed ones.
 /// (Debug level: it runs on every poll, and the publish spans it makes are the interesting ones.)
@@ -233,12 +240,14 @@ async fn publish_pending(
     publisher: &Publisher,
     settings: &RelaySettings,
 ) -> Result<Result<usize, super::publisher::PublishError>, sqlx::Error> {
-    let rows: Vec<Row> = bounded(
-        sqlx::query_as(
-            "SELECT position, event_id, routing_key, payload::text, trace_context
-             FROM order_events WHERE published_at IS NULL ORDER BY position LIMIT $1",
+    let rows = bounded(
+        sqlx::query_as!(
+            Pending,
+            r#"SELECT position, event_id, routing_key, payload::text AS "body!",
+                      trace_context AS "trace_context: Json<TraceContext>"
+               FROM order_events WHERE published_at IS NULL ORDER BY position LIMIT $1"#,
+            settings.batch_size
         )
-        .bind(settings.batch_size)
         .fetch_all(&mut *conn),
     )
     .await?;
@@ -250,9 +259,14 @@ async fn publish_pending(
     let mut spans = Vec::with_capacity(rows.len());
     let messages: Vec<Outgoing<'_>> = rows
         .iter()
-        .map(|(_, event_id, routing_key, body, trace)| {
-            let stored: HashMap<String, String> =
-                serde_json::from_value(trace.0.clone()).unwrap_or_default();
+        .map(|row| {
+            let Pending {
+                event_id,
+                routing_key,
+                body,
+                trace_context: Json(stored),
+                ..
+            } = row;
             let span = tracing::info_span!(
                 "outbox publish",
                 otel.name = %format!("{routing_key} publish"),
@@ -262,12 +276,12 @@ async fn publish_pending(
                 messaging.rabbitmq.destination.routing_key = %routing_key,
                 messaging.message.id = %event_id,
             );
-            telemetry::set_parent(&span, telemetry::context_from_map(&stored));
+            telemetry::set_parent(&span, telemetry::context_from_map(stored));
             let mut headers = FieldTable::default();
             telemetry::inject_into_amqp(&span, &mut headers);
             if !headers.inner().contains_key("traceparent") {
                 // Tracing is not installed: pass the stored context on as it is.
-                for (key, value) in &stored {
+                for (key, value) in stored {
                     headers.insert(
                         key.as_str().into(),
                         AMQPValue::LongString(value.as_str().into()),
@@ -287,16 +301,18 @@ async fn publish_pending(
         .publish_batch(&messages, settings.confirm_timeout)
         .await;
     if confirmed > 0 {
-        let positions: Vec<i64> = rows[..confirmed].iter().map(|row| row.0).collect();
+        let positions: Vec<i64> = rows[..confirmed].iter().map(|row| row.position).collect();
         bounded(
-            sqlx::query("UPDATE order_events SET published_at = now() WHERE position = ANY($1)")
-                .bind(&positions)
-                // Planned on every run, with its values and the table's current size: a cached
-                // generic plan made while the outbox was nearly empty seq-scanned it forever
-                // (measured: 17 ms per batch after 25k events). The batch SELECT keeps its
-                // cached plan, an index scan in `position` order that stops at the limit.
-                .persistent(false)
-                .execute(&mut *conn),
+            sqlx::query!(
+                "UPDATE order_events SET published_at = now() WHERE position = ANY($1)",
+                &positions
+            )
+            // Planned on every run, with its values and the table's current size: a cached
+            // generic plan made while the outbox was nearly empty seq-scanned it forever
+            // (measured: 17 ms per batch after 25k events). The batch SELECT keeps its
+            // cached plan, an index scan in `position` order that stops at the limit.
+            .persistent(false)
+            .execute(&mut *conn),
         )
         .await?;
         metrics::counter!("outbox_events_published_total").increment(confirmed as u64);
@@ -311,16 +327,17 @@ async fn publish_pending(
 /// Outbox backlog and the age of its oldest event, for `/metrics`.
 #[tracing::instrument(name = "db.outbox.backlog", level = "debug", skip_all)]
 async fn record_backlog(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    let (backlog, oldest_age): (i64, Option<f64>) = bounded(
-        sqlx::query_as(
-            "SELECT count(*), extract(epoch FROM now() - min(occurred_at))::float8
-             FROM order_events WHERE published_at IS NULL",
+    let backlog = bounded(
+        sqlx::query!(
+            r#"SELECT count(*) AS "backlog!", extract(epoch FROM now() - min(occurred_at))::float8 AS oldest_age
+               FROM order_events WHERE published_at IS NULL"#
         )
         .fetch_one(&mut *conn),
     )
     .await?;
-    metrics::gauge!("outbox_backlog").set(backlog as f64);
-    metrics::gauge!("outbox_oldest_unpublished_age_seconds").set(oldest_age.unwrap_or(0.0));
+    metrics::gauge!("outbox_backlog").set(backlog.backlog as f64);
+    // No unpublished event: nothing is waiting, so the oldest wait is zero.
+    metrics::gauge!("outbox_oldest_unpublished_age_seconds").set(backlog.oldest_age.unwrap_or(0.0));
     Ok(())
 }
 

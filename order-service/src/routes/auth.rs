@@ -4,13 +4,13 @@ use serde::Deserialize;
 use shared_types::ErrorBody;
 use utoipa::ToSchema;
 
-use super::dto::{AccessToken, Registered, TokenPair, UserDto};
 use crate::{
     auth::tokens::TokenKind,
     domain::{
         accounts::{Email, Password, PersonName},
         fields::FieldErrors,
     },
+    dto::{AccessToken, Registered, TokenPair, UserDto},
     error::{ApiError, ApiResult},
     extract::Json,
     state::AppState,
@@ -98,7 +98,7 @@ pub async fn login(
 ) -> ApiResult<axum::Json<TokenPair>> {
     let credentials = storage::users::find_credentials(&state.db, body.email.trim()).await?;
     let (user_id, hash) = match credentials {
-        Some((id, hash)) => (Some(id), Some(hash)),
+        Some(found) => (Some(found.id), Some(found.password_hash)),
         None => (None, None),
     };
     // Verifies against a dummy hash when the email is unknown: same time, same answer.

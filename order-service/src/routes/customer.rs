@@ -8,7 +8,6 @@ use shared_types::{ErrorBody, Order, Slug};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::dto::PublicMenu;
 use crate::{
     domain::{
         fields::FieldErrors,
@@ -17,6 +16,7 @@ use crate::{
             TableIdentifier, ValidatedConfirm, ValidatedLine,
         },
     },
+    dto::PublicMenu,
     error::{ApiError, ApiResult},
     extract::{Json, PathParam, PathSlug},
     state::AppState,
@@ -121,12 +121,10 @@ pub async fn menu(
     State(state): State<AppState>,
     PathSlug(slug): PathSlug,
 ) -> ApiResult<axum::Json<PublicMenu>> {
-    let json = storage::menu::public_menu(&state.db, &slug)
+    storage::menu::public_menu(&state.db, &slug)
         .await?
-        .ok_or_else(|| ApiError::not_found("Restaurant"))?;
-    serde_json::from_value(json)
         .map(axum::Json)
-        .map_err(|e| ApiError::Internal(e.into()))
+        .ok_or_else(|| ApiError::not_found("Restaurant"))
 }
 
 /// Confirms an order. Prices come from the menu. With an `Idempotency-Key`, a retry returns the

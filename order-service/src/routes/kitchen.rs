@@ -9,13 +9,11 @@ use shared_types::{ErrorBody, Order, OrderStatus};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{
-    Access,
-    dto::{EventPage, KitchenList, Ticket, TicketKey},
-};
+use super::Access;
 use crate::{
     auth::AuthUser,
     domain::roles::Staff,
+    dto::{EventPage, KitchenList, Ticket, TicketKey},
     error::{ApiError, ApiResult},
     extract::{Json, PathParam, Query},
     state::AppState,
@@ -175,14 +173,7 @@ pub async fn events(
         ));
     }
     match storage::events::page(&state.db, access.restaurant_id, after, limit).await? {
-        Page::Events { events, last_seq } => {
-            let events = events
-                .into_iter()
-                .map(serde_json::from_value)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| ApiError::Internal(e.into()))?;
-            Ok(axum::Json(EventPage { events, last_seq }))
-        }
+        Page::Events { events, last_seq } => Ok(axum::Json(EventPage { events, last_seq })),
         Page::Gone { oldest_kept } => Err(ApiError::Gone(match oldest_kept {
             Some(oldest) => format!(
                 "Events after seq {after} are no longer kept (the oldest kept is {oldest}); reload the kitchen list."

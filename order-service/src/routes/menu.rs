@@ -1,14 +1,10 @@
 use axum::{extract::State, http::StatusCode};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
-use serde_json::Value;
 use shared_types::ErrorBody;
 use utoipa::ToSchema;
 
-use super::{
-    Access,
-    dto::{CategoryDto, MenuItemDto, ModifierDto, VariantDto},
-};
+use super::Access;
 use crate::{
     domain::{
         fields::FieldErrors,
@@ -18,6 +14,7 @@ use crate::{
         },
         roles::Managers,
     },
+    dto::{CategoryDto, MenuItemDto, ModifierDto, VariantDto},
     error::{ApiError, ApiResult},
     extract::{Json, PathParam},
     state::AppState,
@@ -334,10 +331,6 @@ impl TryFrom<ModifierPatch> for ModifierChanges {
     }
 }
 
-fn item(json: Value) -> ApiResult<MenuItemDto> {
-    serde_json::from_value(json).map_err(|e| ApiError::Internal(e.into()))
-}
-
 #[utoipa::path(post, path = "/api/restaurants/{slug}/menu/categories/", tag = "menu", request_body = NewCategory,
     params(("slug" = String, Path)), security(("bearer" = [])),
     responses(
@@ -376,10 +369,10 @@ pub async fn create_item(
     Json(body): Json<NewItem>,
 ) -> ApiResult<(StatusCode, axum::Json<MenuItemDto>)> {
     let draft = ItemDraft::try_from(body)?;
-    let json = storage::menu::insert_item(&state.db, access.restaurant_id, &draft)
+    let item = storage::menu::insert_item(&state.db, access.restaurant_id, &draft)
         .await?
         .ok_or_else(|| ApiError::field("category_id", "is not a category of this restaurant"))?;
-    Ok((StatusCode::CREATED, axum::Json(item(json)?)))
+    Ok((StatusCode::CREATED, axum::Json(item)))
 }
 
 #[utoipa::path(patch, path = "/api/restaurants/{slug}/menu/items/{item_id}/", tag = "menu", request_body = ItemPatch,
@@ -397,10 +390,10 @@ pub async fn update_item(
 ) -> ApiResult<axum::Json<MenuItemDto>> {
     let (_, item_id) = path;
     let changes = ItemChanges::try_from(body)?;
-    let json = storage::menu::update_item(&state.db, access.restaurant_id, item_id, &changes)
+    storage::menu::update_item(&state.db, access.restaurant_id, item_id, &changes)
         .await?
-        .ok_or_else(|| ApiError::not_found("Menu item"))?;
-    Ok(axum::Json(item(json)?))
+        .map(axum::Json)
+        .ok_or_else(|| ApiError::not_found("Menu item"))
 }
 
 #[utoipa::path(patch, path = "/api/restaurants/{slug}/menu/variants/{variant_id}/", tag = "menu", request_body = VariantPatch,

@@ -3,7 +3,6 @@
 mod access;
 mod auth;
 mod customer;
-pub mod dto;
 mod kitchen;
 mod menu;
 mod ops;

@@ -3,8 +3,7 @@ use std::time::Duration;
 use axum::{Json, extract::State};
 use shared_types::ErrorBody;
 
-use super::dto::Health;
-use crate::{error::ApiError, state::AppState};
+use crate::{dto::Health, error::ApiError, state::AppState};
 
 /// 200 while the process runs.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
@@ -19,7 +18,7 @@ pub async fn healthz() -> Json<Health> {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Health), (status = 503, description = "The database does not answer", body = ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.db);
+    let probe = sqlx::query_scalar!(r#"SELECT 1 AS "one!""#).fetch_one(&state.db);
     match tokio::time::timeout(Duration::from_secs(2), probe).await {
         Ok(Ok(_)) => Ok(Json(Health {
             status: "ready".into(),

@@ -4,10 +4,7 @@ use shared_types::ErrorBody;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{
-    Access,
-    dto::{MembershipDto, RestaurantDto, StaffDto},
-};
+use super::Access;
 use crate::{
     auth::AuthUser,
     domain::{
@@ -15,6 +12,7 @@ use crate::{
         restaurants::{RestaurantName, new_restaurant_slug},
         roles::{Managers, StaffRole},
     },
+    dto::{MembershipDto, RestaurantDto, StaffDto},
     error::{ApiError, ApiResult},
     extract::{Json, PathParam},
     state::AppState,

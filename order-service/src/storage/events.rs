@@ -2,29 +2,33 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
 use shared_types::OrderEvent;
 use sqlx::{PgPool, types::Json};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// The tail of every statement that records a change, after the CTE `$changed` that made it
-/// (an INSERT or UPDATE … RETURNING): only if `$changed` has a row, it takes the restaurant's
+/// Expands to a `query_scalar!` of the statement that makes a change and records its event:
+/// `$changes` is its first CTEs, ending with `$changed` (an INSERT or UPDATE … RETURNING) and
+/// a comma; this appends the tail that, only if `$changed` has a row, takes the restaurant's
 /// next `seq` (locking its sequence row until commit, which is what makes `seq` gap-free and
 /// in commit order, and the lock is taken after the order's row), stamps the time under that
 /// lock and inserts the event. Should the sequence row be missing, the event's `seq` is NULL
 /// and the NOT NULL constraint fails the whole statement: a change is never stored without
-/// its event. Parameters: $1 event id, $2 restaurant, $3 order, $4 routing key, $5 payload
-/// (its `seq` and `occurred_at` are placeholders, set here), $6 trace context; bind them with
-/// `bind_event`.
-macro_rules! record_event_after {
-    ($changed:literal) => {
-        concat!(
-            "next AS (
+/// its event. The statement returns the event's `seq`.
+///
+/// Its first parameters are the event's: $1 event id, $2 restaurant, $3 order, $4 routing key,
+/// $5 payload (its `seq` and `occurred_at` are placeholders, set here), $6 trace context; the
+/// change's own follow from $7. (A macro, not a function: the query macros check the whole
+/// statement, and they take only literal SQL.)
+macro_rules! record_event_query {
+    ($changes:tt, $changed:tt, $($arg:expr),+ $(,)?) => {
+        sqlx::query_scalar!(
+            $changes
+                + "next AS (
                 UPDATE restaurant_sequences SET event_seq = event_seq + 1
-                WHERE restaurant_id = $2 AND EXISTS (SELECT 1 FROM ",
-            $changed,
-            ")
+                WHERE restaurant_id = $2 AND EXISTS (SELECT 1 FROM "
+                + $changed
+                + ")
                 RETURNING event_seq, clock_timestamp() AS at)
              INSERT INTO order_events (event_id, restaurant_id, seq, order_id, routing_key, payload,
                                        trace_context, occurred_at)
@@ -33,40 +37,23 @@ macro_rules! record_event_after {
                               '{occurred_at}',
                               to_jsonb(to_char(next.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))),
                     $6, next.at
-             FROM (SELECT FROM ",
-            $changed,
-            " LIMIT 1) AS changed LEFT JOIN next ON true
-             RETURNING seq"
+             FROM (SELECT FROM "
+                + $changed
+                + " LIMIT 1) AS changed LEFT JOIN next ON true
+             RETURNING seq",
+            $($arg),+
         )
     };
 }
-pub(crate) use record_event_after;
-
-/// Binds the parameters `record_event_after!` expects, in its order.
-pub(crate) fn bind_event<'q>(
-    query: sqlx::query::QueryScalar<'q, sqlx::Postgres, i64, sqlx::postgres::PgArguments>,
-    restaurant: Uuid,
-    event: &'q OrderEvent,
-    trace_context: &'q Value,
-) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, i64, sqlx::postgres::PgArguments> {
-    query
-        .bind(event.event_id)
-        .bind(restaurant)
-        .bind(event.order.id)
-        .bind(event.routing_key())
-        .bind(Json(event))
-        .bind(Json(trace_context))
-}
+pub(crate) use record_event_query;
 
 pub enum Page {
     Events {
-        events: Vec<Value>,
+        events: Vec<OrderEvent>,
         last_seq: i64,
     },
     /// Some events after the requested `seq` were pruned.
-    Gone {
-        oldest_kept: Option<i64>,
-    },
+    Gone { oldest_kept: Option<i64> },
 }
 
 /// The events with `seq > after`, oldest first, at most `limit`, and the restaurant's newest
@@ -79,31 +66,33 @@ pub async fn page(
     limit: i64,
 ) -> Result<Page, sqlx::Error> {
     let mut tx = db.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
-    let (last_seq, oldest_kept): (i64, Option<i64>) = sqlx::query_as(
-        "SELECT COALESCE((SELECT s.event_seq FROM restaurant_sequences s WHERE s.restaurant_id = $1), 0),
-                (SELECT min(e.seq) FROM order_events e WHERE e.restaurant_id = $1)",
+    let bounds = sqlx::query!(
+        r#"SELECT COALESCE((SELECT s.event_seq FROM restaurant_sequences s WHERE s.restaurant_id = $1), 0) AS "last_seq!",
+                (SELECT min(e.seq) FROM order_events e WHERE e.restaurant_id = $1) AS oldest_kept"#,
+        restaurant
     )
-    .bind(restaurant)
     .fetch_one(&mut *tx)
     .await?;
+    let (last_seq, oldest_kept) = (bounds.last_seq, bounds.oldest_kept);
     if after < last_seq && oldest_kept.is_none_or(|oldest| after + 1 < oldest) {
         tx.commit().await?;
         return Ok(Page::Gone { oldest_kept });
     }
-    let events: Vec<Json<Value>> = sqlx::query_scalar(
-        "SELECT payload FROM order_events WHERE restaurant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    let events = sqlx::query_scalar!(
+        r#"SELECT payload AS "payload: Json<OrderEvent>" FROM order_events
+           WHERE restaurant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"#,
+        restaurant,
+        after,
+        limit
     )
-    .bind(restaurant)
-    .bind(after)
-    .bind(limit)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(Page::Events {
-        events: events.into_iter().map(|Json(v)| v).collect(),
+        events: events.into_iter().map(|Json(event)| event).collect(),
         last_seq,
     })
 }
@@ -116,7 +105,7 @@ pub async fn page(
 pub async fn prune(db: &PgPool, retention: Duration) -> Result<u64, sqlx::Error> {
     let mut total = 0;
     loop {
-        let deleted = sqlx::query(
+        let deleted = sqlx::query!(
             "DELETE FROM order_events WHERE position IN (
                 SELECT e.position FROM order_events e
                 WHERE e.published_at IS NOT NULL AND e.occurred_at < now() - make_interval(secs => $1)
@@ -124,8 +113,8 @@ pub async fn prune(db: &PgPool, retention: Duration) -> Result<u64, sqlx::Error>
                                   WHERE u.restaurant_id = e.restaurant_id AND u.seq < e.seq
                                     AND u.published_at IS NULL)
                 LIMIT 5000)",
+            retention.as_secs_f64()
         )
-        .bind(retention.as_secs_f64())
         .execute(db)
         .await?
         .rows_affected();

@@ -1,18 +1,19 @@
 use std::collections::HashMap;
 
 use rust_decimal::Decimal;
-use serde_json::Value;
-use sqlx::{FromRow, PgPool, types::Json};
+use shared_types::Slug;
+use sqlx::{PgPool, types::Json};
 use uuid::Uuid;
 
-use shared_types::Slug;
-
-use crate::domain::{
-    menu::{CategoryDraft, ItemChanges, ItemDraft, ModifierChanges, VariantChanges},
-    orders::{MenuEntry, ValidatedConfirm},
+use crate::{
+    domain::{
+        menu::{CategoryDraft, ItemChanges, ItemDraft, ModifierChanges, VariantChanges},
+        orders::{MenuEntry, ValidatedConfirm},
+    },
+    dto::{MenuItemDto, PublicMenu},
 };
 
-#[derive(Debug, FromRow)]
+#[derive(Debug)]
 pub struct Category {
     pub id: i64,
     pub name: String,
@@ -26,21 +27,26 @@ pub async fn insert_category(
     restaurant: Uuid,
     category: &CategoryDraft,
 ) -> Result<Category, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        Category,
         "INSERT INTO menu_categories (restaurant_id, name, sort_order) VALUES ($1, $2, $3)
          RETURNING id, name, sort_order, is_active",
+        restaurant,
+        category.name.as_str(),
+        category.sort_order
     )
-    .bind(restaurant)
-    .bind(category.name.as_str())
-    .bind(category.sort_order)
     .fetch_one(db)
     .await
 }
 
-/// One item as JSON: its fields, variants and modifiers (prices as two-place strings).
-macro_rules! item_json {
-    () => {
-        "jsonb_build_object(
+/// Expands to a `query_scalar!` whose SQL is `$before`, one item `i` as JSON (its fields,
+/// variants and modifiers, prices as two-place strings, in the shape of `MenuItemDto`), then
+/// `$after`. A macro, not a constant: the query macros take only literal SQL.
+macro_rules! with_item_json {
+    ($before:tt, $after:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_scalar!(
+            $before
+                + "jsonb_build_object(
             'id', i.id, 'category_id', i.category_id, 'name', i.name,
             'description', i.description, 'image_url', i.image_url,
             'sort_order', i.sort_order, 'is_active', i.is_active,
@@ -50,6 +56,9 @@ macro_rules! item_json {
             'modifiers', COALESCE((SELECT jsonb_agg(jsonb_build_object(
                     'id', m.id, 'name', m.name, 'price_adjustment', m.price_adjustment::text)
                 ORDER BY m.position, m.id) FROM menu_modifiers m WHERE m.item_id = i.id), '[]'::jsonb))"
+                + $after
+            $(, $arg)*
+        )
     };
 }
 
@@ -60,20 +69,20 @@ pub async fn insert_item(
     db: &PgPool,
     restaurant: Uuid,
     item: &ItemDraft,
-) -> Result<Option<Value>, sqlx::Error> {
+) -> Result<Option<MenuItemDto>, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let item_id: Option<i64> = sqlx::query_scalar(
+    let item_id = sqlx::query_scalar!(
         "INSERT INTO menu_items (restaurant_id, category_id, name, description, image_url, sort_order)
          SELECT c.restaurant_id, c.id, $3, $4, $5, $6 FROM menu_categories c
          WHERE c.id = $2 AND c.restaurant_id = $1
          RETURNING id",
+        restaurant,
+        item.category_id,
+        item.name.as_str(),
+        item.description.as_str(),
+        item.image_url.as_ref().map(|url| url.as_str()),
+        item.sort_order
     )
-    .bind(restaurant)
-    .bind(item.category_id)
-    .bind(item.name.as_str())
-    .bind(item.description.as_str())
-    .bind(item.image_url.as_ref().map(|url| url.as_str()))
-    .bind(item.sort_order)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(item_id) = item_id else {
@@ -82,52 +91,51 @@ pub async fn insert_item(
     let labels: Vec<&str> = item.variants.iter().map(|v| v.label.as_str()).collect();
     let prices: Vec<Decimal> = item.variants.iter().map(|v| v.price).collect();
     let default_flags: Vec<bool> = item.variants.iter().map(|v| v.is_default).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO menu_variants (item_id, label, price, is_default, position)
          SELECT $1, label, price, is_default, position::int - 1
          FROM UNNEST($2::text[], $3::numeric[], $4::bool[]) WITH ORDINALITY AS t(label, price, is_default, position)",
+        item_id,
+        &labels as &[&str],
+        &prices,
+        &default_flags
     )
-    .bind(item_id)
-    .bind(&labels)
-    .bind(&prices)
-    .bind(&default_flags)
     .execute(&mut *tx)
     .await?;
     let modifiers = &item.modifiers;
     if !modifiers.is_empty() {
         let names: Vec<&str> = modifiers.iter().map(|m| m.name.as_str()).collect();
         let adjustments: Vec<Decimal> = modifiers.iter().map(|m| m.price_adjustment).collect();
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO menu_modifiers (item_id, name, price_adjustment, position)
              SELECT $1, name, adjustment, position::int - 1
              FROM UNNEST($2::text[], $3::numeric[]) WITH ORDINALITY AS t(name, adjustment, position)",
+            item_id,
+            &names as &[&str],
+            &adjustments
         )
-        .bind(item_id)
-        .bind(&names)
-        .bind(&adjustments)
         .execute(&mut *tx)
         .await?;
     }
-    let json = item_by_id(&mut *tx, restaurant, item_id).await?;
+    let created = item_by_id(&mut *tx, restaurant, item_id).await?;
     tx.commit().await?;
-    Ok(json)
+    Ok(created)
 }
 
 async fn item_by_id<'e, E: sqlx::PgExecutor<'e>>(
     executor: E,
     restaurant: Uuid,
     item_id: i64,
-) -> Result<Option<Value>, sqlx::Error> {
-    let json: Option<Json<Value>> = sqlx::query_scalar(concat!(
+) -> Result<Option<MenuItemDto>, sqlx::Error> {
+    let item = with_item_json!(
         "SELECT ",
-        item_json!(),
-        " FROM menu_items i WHERE i.id = $1 AND i.restaurant_id = $2"
-    ))
-    .bind(item_id)
-    .bind(restaurant)
+        r#" AS "item!: Json<MenuItemDto>" FROM menu_items i WHERE i.id = $1 AND i.restaurant_id = $2"#,
+        item_id,
+        restaurant
+    )
     .fetch_optional(executor)
     .await?;
-    Ok(json.map(|Json(v)| v))
+    Ok(item.map(|Json(item)| item))
 }
 
 /// Applies a PATCH to an item of this restaurant; `None` when there is no such item.
@@ -137,8 +145,8 @@ pub async fn update_item(
     restaurant: Uuid,
     item_id: i64,
     changes: &ItemChanges,
-) -> Result<Option<Value>, sqlx::Error> {
-    let updated: Option<i64> = sqlx::query_scalar(
+) -> Result<Option<MenuItemDto>, sqlx::Error> {
+    let updated = sqlx::query_scalar!(
         "UPDATE menu_items SET
             name = COALESCE($3, name),
             description = COALESCE($4, description),
@@ -147,20 +155,18 @@ pub async fn update_item(
             is_active = COALESCE($8, is_active)
          WHERE id = $1 AND restaurant_id = $2
          RETURNING id",
-    )
-    .bind(item_id)
-    .bind(restaurant)
-    .bind(changes.name.as_ref().map(|name| name.as_str()))
-    .bind(changes.description.as_ref().map(|text| text.as_str()))
-    .bind(changes.image_url.is_some())
-    .bind(
+        item_id,
+        restaurant,
+        changes.name.as_ref().map(|name| name.as_str()),
+        changes.description.as_ref().map(|text| text.as_str()),
+        changes.image_url.is_some(),
         changes
             .image_url
             .as_ref()
             .and_then(|url| url.as_ref().map(|url| url.as_str())),
+        changes.sort_order,
+        changes.is_active
     )
-    .bind(changes.sort_order)
-    .bind(changes.is_active)
     .fetch_optional(db)
     .await?;
     match updated {
@@ -169,7 +175,7 @@ pub async fn update_item(
     }
 }
 
-#[derive(Debug, FromRow)]
+#[derive(Debug)]
 pub struct Variant {
     pub id: i64,
     pub label: String,
@@ -190,14 +196,14 @@ pub async fn update_variant(
     // Lock the item first: two concurrent "make me the default" on sibling variants then queue
     // up instead of deadlocking on each other's rows. NO KEY: a confirm's foreign-key check on
     // the item (KEY SHARE, taken while it holds its restaurant's sequence lock) must not wait.
-    sqlx::query(
-        "SELECT 1 FROM menu_items WHERE id = (SELECT item_id FROM menu_variants WHERE id = $1)
+    sqlx::query!(
+        "SELECT 1 AS locked FROM menu_items WHERE id = (SELECT item_id FROM menu_variants WHERE id = $1)
          FOR NO KEY UPDATE",
+        variant_id
     )
-    .bind(variant_id)
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
-    let updated: Option<(Variant, i64)> = sqlx::query_as::<_, (i64, String, Decimal, bool, i64)>(
+    let updated = sqlx::query!(
         "UPDATE menu_variants v SET
             label = COALESCE($3, v.label),
             price = COALESCE($4, v.price),
@@ -205,40 +211,36 @@ pub async fn update_variant(
          FROM menu_items i
          WHERE v.id = $1 AND i.id = v.item_id AND i.restaurant_id = $2
          RETURNING v.id, v.label, v.price, v.is_default, v.item_id",
+        variant_id,
+        restaurant,
+        changes.label.as_ref().map(|label| label.as_str()),
+        changes.price,
+        changes.is_default
     )
-    .bind(variant_id)
-    .bind(restaurant)
-    .bind(changes.label.as_ref().map(|label| label.as_str()))
-    .bind(changes.price)
-    .bind(changes.is_default)
     .fetch_optional(&mut *tx)
-    .await?
-    .map(|(id, label, price, is_default, item_id)| {
-        (
-            Variant {
-                id,
-                label,
-                price,
-                is_default,
-            },
-            item_id,
-        )
-    });
-    let Some((variant, item_id)) = updated else {
+    .await?;
+    let Some(row) = updated else {
         return Ok(None);
     };
     if changes.is_default == Some(true) {
-        sqlx::query("UPDATE menu_variants SET is_default = false WHERE item_id = $1 AND id <> $2 AND is_default")
-            .bind(item_id)
-            .bind(variant.id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE menu_variants SET is_default = false WHERE item_id = $1 AND id <> $2 AND is_default",
+            row.item_id,
+            row.id
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
-    Ok(Some(variant))
+    Ok(Some(Variant {
+        id: row.id,
+        label: row.label,
+        price: row.price,
+        is_default: row.is_default,
+    }))
 }
 
-#[derive(Debug, FromRow)]
+#[derive(Debug)]
 pub struct Modifier {
     pub id: i64,
     pub name: String,
@@ -252,43 +254,44 @@ pub async fn update_modifier(
     modifier_id: i64,
     changes: &ModifierChanges,
 ) -> Result<Option<Modifier>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        Modifier,
         "UPDATE menu_modifiers m SET
             name = COALESCE($3, m.name),
             price_adjustment = COALESCE($4, m.price_adjustment)
          FROM menu_items i
          WHERE m.id = $1 AND i.id = m.item_id AND i.restaurant_id = $2
          RETURNING m.id, m.name, m.price_adjustment",
+        modifier_id,
+        restaurant,
+        changes.name.as_ref().map(|name| name.as_str()),
+        changes.price_adjustment
     )
-    .bind(modifier_id)
-    .bind(restaurant)
-    .bind(changes.name.as_ref().map(|name| name.as_str()))
-    .bind(changes.price_adjustment)
     .fetch_optional(db)
     .await
 }
 
-/// The customer's menu: active categories and their active items, in `sort_order`.
-/// `None` when the slug is unknown.
+/// The customer's menu: active categories and their active items, in `sort_order`, built as
+/// one JSON tree by the database. `None` when the slug is unknown.
 #[tracing::instrument(name = "db.menu.public_menu", skip_all)]
-pub async fn public_menu(db: &PgPool, slug: &Slug) -> Result<Option<Value>, sqlx::Error> {
-    let json: Option<Json<Value>> = sqlx::query_scalar(concat!(
+pub async fn public_menu(db: &PgPool, slug: &Slug) -> Result<Option<PublicMenu>, sqlx::Error> {
+    let menu = with_item_json!(
         "SELECT jsonb_build_object('restaurant_name', r.name, 'categories', COALESCE((
             SELECT jsonb_agg(jsonb_build_object(
                 'id', c.id, 'name', c.name, 'sort_order', c.sort_order,
                 'items', COALESCE((
                     SELECT jsonb_agg(",
-        item_json!(),
-        " - 'category_id' - 'sort_order' - 'is_active' ORDER BY i.sort_order, i.id)
+        r#" - 'category_id' - 'sort_order' - 'is_active' ORDER BY i.sort_order, i.id)
                     FROM menu_items i WHERE i.category_id = c.id AND i.is_active), '[]'::jsonb)
             ) ORDER BY c.sort_order, c.id)
             FROM menu_categories c WHERE c.restaurant_id = r.id AND c.is_active), '[]'::jsonb))
-         FROM restaurants r WHERE r.slug = $1"
-    ))
-    .bind(slug.as_str())
+            AS "menu!: Json<PublicMenu>"
+         FROM restaurants r WHERE r.slug = $1"#,
+        slug.as_str()
+    )
     .fetch_optional(db)
     .await?;
-    Ok(json.map(|Json(v)| v))
+    Ok(menu.map(|Json(menu)| menu))
 }
 
 /// What confirming an order at the restaurant `slug` needs, read in one round trip.
@@ -309,29 +312,33 @@ pub async fn order_context(
     slug: &Slug,
     request: &ValidatedConfirm,
 ) -> Result<Option<OrderContext>, sqlx::Error> {
-    type Row = (Uuid, Json<Vec<MenuEntry>>, Vec<i64>);
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT r.id,
+    let row = sqlx::query!(
+        r#"SELECT r.id,
             COALESCE((SELECT jsonb_agg(jsonb_build_object('id', i.id, 'name', i.name,
                 'variants', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', v.id, 'label', v.label, 'price', v.price::text))
                     FROM menu_variants v WHERE v.item_id = i.id), '[]'::jsonb),
                 'modifiers', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', m.id, 'name', m.name, 'price_adjustment', m.price_adjustment::text))
                     FROM menu_modifiers m WHERE m.item_id = i.id), '[]'::jsonb)))
              FROM menu_items i JOIN menu_categories c ON c.id = i.category_id
-             WHERE i.restaurant_id = r.id AND i.id = ANY($2) AND i.is_active AND c.is_active), '[]'::jsonb),
+             WHERE i.restaurant_id = r.id AND i.id = ANY($2) AND i.is_active AND c.is_active), '[]'::jsonb)
+             AS "menu!: Json<Vec<MenuEntry>>",
             ARRAY(SELECT nextval(pg_get_serial_sequence('order_items', 'id')) FROM generate_series(1, $3))
-         FROM restaurants r WHERE r.slug = $1",
+             AS "line_ids!"
+         FROM restaurants r WHERE r.slug = $1"#,
+        slug.as_str(),
+        &request.menu_item_ids(),
+        request.line_count()
     )
-    .bind(slug.as_str())
-    .bind(request.menu_item_ids())
-    .bind(request.line_count())
     .fetch_optional(db)
     .await?;
-    Ok(
-        row.map(|(restaurant_id, Json(entries), line_ids)| OrderContext {
-            restaurant_id,
-            menu: entries.into_iter().map(|entry| (entry.id, entry)).collect(),
-            line_ids,
-        }),
-    )
+    Ok(row.map(|row| OrderContext {
+        restaurant_id: row.id,
+        menu: row
+            .menu
+            .0
+            .into_iter()
+            .map(|entry| (entry.id, entry))
+            .collect(),
+        line_ids: row.line_ids,
+    }))
 }

@@ -1,5 +1,9 @@
-//! All SQL lives here, one module per table family. Queries are checked at run time (and by the
-//! integration tests), so building needs no database.
+//! All SQL lives here, one module per table family. Every query is static and checked at
+//! compile time (`query!` and friends) against the schema; the check's results are committed
+//! in `.sqlx/` at the workspace root, so building needs no database (with no `DATABASE_URL`
+//! set, the macros read `.sqlx/`). After changing a query or a migration, refresh it from the
+//! workspace root against a scratch database migrated from `migrations/` (the README has the
+//! command): the macros write their data to `SQLX_OFFLINE_DIR` while `DATABASE_URL` is set.
 
 pub mod events;
 pub mod menu;

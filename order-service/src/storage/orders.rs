@@ -4,32 +4,44 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use shared_types::{EventKind, Order, OrderEvent, OrderItem, OrderItemModifier, OrderStatus, Slug};
-use sqlx::{FromRow, PgConnection, PgPool, types::Json};
+use sqlx::{PgConnection, PgPool, types::Json};
 use uuid::Uuid;
 
 use super::{events, is_unique_violation, now_micros};
-use crate::domain::orders::{IdempotencyKey, PricedLine, PricedOrder, ValidatedConfirm};
+use crate::{
+    domain::orders::{IdempotencyKey, PricedLine, PricedOrder, ValidatedConfirm},
+    telemetry::TraceContext,
+};
 
-/// The columns of an Order, with its lines and their modifiers aggregated as JSON, from an
-/// `orders o JOIN restaurants r` (or a CTE in the shape of `orders` named `o`).
-macro_rules! order_columns {
-    () => {
-        "o.id, r.slug AS restaurant, o.status, o.version, o.table_identifier, o.total_price,
-         o.language, o.created_at, o.updated_at,
-         COALESCE((SELECT jsonb_agg(jsonb_build_object(
-                'id', i.id, 'menu_item_id', i.menu_item_id, 'name', i.name,
-                'variant_label', i.variant_label, 'variant_price', i.variant_price::text,
-                'quantity', i.quantity, 'special_requests', i.special_requests,
-                'modifiers', COALESCE((SELECT jsonb_agg(jsonb_build_object(
-                        'id', m.modifier_id, 'name', m.name, 'price_adjustment', m.price_adjustment::text)
-                    ORDER BY m.position) FROM order_item_modifiers m WHERE m.order_item_id = i.id), '[]'::jsonb))
-            ORDER BY i.position) FROM order_items i WHERE i.order_id = o.id), '[]'::jsonb) AS items"
+/// Expands to a `query_as!(OrderRow, …)` selecting whole Orders, with their lines and the
+/// lines' modifiers aggregated as JSON, from `orders o JOIN restaurants r` written in `$from`
+/// (with its WHERE and ORDER BY). A macro, not a constant: the query macros take only
+/// literal SQL.
+macro_rules! select_orders {
+    ($from:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            OrderRow,
+            r#"SELECT o.id, o.restaurant_id, r.slug AS restaurant, o.status, o.version,
+                 o.table_identifier, o.total_price, o.language, o.created_at, o.updated_at,
+                 COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                        'id', i.id, 'menu_item_id', i.menu_item_id, 'name', i.name,
+                        'variant_label', i.variant_label, 'variant_price', i.variant_price::text,
+                        'quantity', i.quantity, 'special_requests', i.special_requests,
+                        'modifiers', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                                'id', m.modifier_id, 'name', m.name, 'price_adjustment', m.price_adjustment::text)
+                            ORDER BY m.position) FROM order_item_modifiers m WHERE m.order_item_id = i.id), '[]'::jsonb))
+                    ORDER BY i.position) FROM order_items i WHERE i.order_id = o.id), '[]'::jsonb)
+                 AS "items!: Json<Vec<OrderItem>>" "#
+                + $from
+            $(, $arg)*
+        )
     };
 }
 
-#[derive(FromRow)]
+/// An order as stored, with its restaurant's id.
 struct OrderRow {
     id: Uuid,
+    restaurant_id: Uuid,
     restaurant: String,
     status: String,
     version: i32,
@@ -68,12 +80,10 @@ fn into_orders(rows: Vec<OrderRow>) -> Result<Vec<Order>, sqlx::Error> {
 
 #[tracing::instrument(name = "db.orders.find", skip_all)]
 pub async fn find(db: &PgPool, order_id: Uuid) -> Result<Option<Order>, sqlx::Error> {
-    let row: Option<OrderRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        order_columns!(),
-        " FROM orders o JOIN restaurants r ON r.id = o.restaurant_id WHERE o.id = $1"
-    ))
-    .bind(order_id)
+    let row = select_orders!(
+        " FROM orders o JOIN restaurants r ON r.id = o.restaurant_id WHERE o.id = $1",
+        order_id
+    )
     .fetch_optional(db)
     .await?;
     row.map(Order::try_from).transpose()
@@ -86,13 +96,11 @@ pub async fn find_at_restaurant(
     slug: &Slug,
     order_id: Uuid,
 ) -> Result<Option<Order>, sqlx::Error> {
-    let row: Option<OrderRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        order_columns!(),
-        " FROM orders o JOIN restaurants r ON r.id = o.restaurant_id WHERE o.id = $1 AND r.slug = $2"
-    ))
-    .bind(order_id)
-    .bind(slug.as_str())
+    let row = select_orders!(
+        " FROM orders o JOIN restaurants r ON r.id = o.restaurant_id WHERE o.id = $1 AND r.slug = $2",
+        order_id,
+        slug.as_str()
+    )
     .fetch_optional(db)
     .await?;
     row.map(Order::try_from).transpose()
@@ -107,7 +115,7 @@ pub struct NewOrder<'a> {
     pub line_ids: &'a [i64],
     /// The `Idempotency-Key` and the request it came with.
     pub idempotency: Option<(&'a IdempotencyKey, &'a Value)>,
-    pub trace_context: &'a Value,
+    pub trace_context: &'a TraceContext,
 }
 
 pub enum Confirmed {
@@ -164,56 +172,61 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
     // first line: the EXISTS reads one); the remaining lines, the modifiers and the foreign-key
     // checks follow under it, to the commit. A concurrent request with the same idempotency
     // key waits on the unique index instead, and finds this order once it commits.
-    let written = events::bind_event(
-        sqlx::query_scalar(concat!(
-            "WITH new_order AS (
-                INSERT INTO orders (id, restaurant_id, table_identifier, raw_input, language,
-                                    total_price, idempotency_key, idempotency_request,
-                                    created_at, updated_at)
-                VALUES ($3, $2, $7, $8, $9, $10, $11, $12, $13, $13)
-                RETURNING id),
-             new_lines AS (
-                INSERT INTO order_items (id, order_id, position, menu_item_id, name, variant_id,
-                                         variant_label, variant_price, quantity, special_requests)
-                OVERRIDING SYSTEM VALUE
-                SELECT line.id, $3, line.position, line.menu_item_id, line.name, line.variant_id,
-                       line.label, line.price, line.quantity, line.request
-                FROM new_order,
-                     UNNEST($14::bigint[], $15::int[], $16::bigint[], $17::text[], $18::bigint[],
-                            $19::text[], $20::numeric[], $21::int[], $22::text[])
-                     AS line(id, position, menu_item_id, name, variant_id, label, price, quantity, request)
-                RETURNING id),
-             new_modifiers AS (
-                INSERT INTO order_item_modifiers (order_item_id, position, modifier_id, name, price_adjustment)
-                SELECT * FROM UNNEST($23::bigint[], $24::int[], $25::bigint[], $26::text[], $27::numeric[])
-                WHERE EXISTS (SELECT 1 FROM new_lines)), ",
-            events::record_event_after!("new_lines")
-        )),
+    let written = events::record_event_query!(
+        "WITH new_order AS (
+            INSERT INTO orders (id, restaurant_id, table_identifier, raw_input, language,
+                                total_price, idempotency_key, idempotency_request,
+                                created_at, updated_at)
+            VALUES ($3, $2, $7, $8, $9, $10, $11, $12, $13, $13)
+            RETURNING id),
+         new_lines AS (
+            INSERT INTO order_items (id, order_id, position, menu_item_id, name, variant_id,
+                                     variant_label, variant_price, quantity, special_requests)
+            OVERRIDING SYSTEM VALUE
+            SELECT line.id, $3, line.position, line.menu_item_id, line.name, line.variant_id,
+                   line.label, line.price, line.quantity, line.request
+            FROM new_order,
+                 UNNEST($14::bigint[], $15::int[], $16::bigint[], $17::text[], $18::bigint[],
+                        $19::text[], $20::numeric[], $21::int[], $22::text[])
+                 AS line(id, position, menu_item_id, name, variant_id, label, price, quantity, request)
+            RETURNING id),
+         new_modifiers AS (
+            INSERT INTO order_item_modifiers (order_item_id, position, modifier_id, name, price_adjustment)
+            SELECT * FROM UNNEST($23::bigint[], $24::int[], $25::bigint[], $26::text[], $27::numeric[])
+            WHERE EXISTS (SELECT 1 FROM new_lines)), ",
+        "new_lines",
+        // $1..$6: the event.
+        event.event_id,
         new.restaurant_id,
-        &event,
-        new.trace_context,
+        order.id,
+        event.routing_key(),
+        Json(&event) as _,
+        Json(new.trace_context) as _,
+        // $7..$13: the order.
+        order.table_identifier.as_deref(),
+        new.request.raw_input.as_str(),
+        &order.language,
+        order.total_price,
+        new.idempotency.map(|(key, _)| key.as_str()),
+        new.idempotency.map(|(_, request)| Json(request)) as _,
+        now,
+        // $14..$22: its lines, column by column.
+        lines.ids,
+        &lines.positions,
+        &lines.menu_item_ids,
+        &lines.names as &[&str],
+        &lines.variant_ids,
+        &lines.labels as &[&str],
+        &lines.prices,
+        &lines.quantities,
+        &lines.requests as &[Option<&str>],
+        // $23..$27: their modifiers.
+        &lines.modifier_line_ids,
+        &lines.modifier_positions,
+        &lines.modifier_ids,
+        &lines.modifier_names as &[&str],
+        &lines.modifier_prices,
     )
-    .bind(order.table_identifier.as_deref())
-    .bind(new.request.raw_input.as_str())
-    .bind(&order.language)
-    .bind(order.total_price)
-    .bind(new.idempotency.map(|(key, _)| key.as_str()))
-    .bind(new.idempotency.map(|(_, request)| Json(request)))
-    .bind(now)
-    .bind(lines.ids)
-    .bind(&lines.positions)
-    .bind(&lines.menu_item_ids)
-    .bind(&lines.names)
-    .bind(&lines.variant_ids)
-    .bind(&lines.labels)
-    .bind(&lines.prices)
-    .bind(&lines.quantities)
-    .bind(&lines.requests)
-    .bind(&lines.modifier_line_ids)
-    .bind(&lines.modifier_positions)
-    .bind(&lines.modifier_ids)
-    .bind(&lines.modifier_names)
-    .bind(&lines.modifier_prices)
     .fetch_one(db)
     .await;
     match written {
@@ -251,18 +264,18 @@ async fn find_idempotent(
     key: &IdempotencyKey,
     request: &Value,
 ) -> Result<Option<Confirmed>, sqlx::Error> {
-    let found: Option<(Uuid, bool)> = sqlx::query_as(
-        "SELECT id, idempotency_request IS NOT DISTINCT FROM $3 FROM orders
-         WHERE restaurant_id = $1 AND idempotency_key = $2",
+    let found = sqlx::query!(
+        r#"SELECT id, idempotency_request IS NOT DISTINCT FROM $3 AS "same_request!" FROM orders
+           WHERE restaurant_id = $1 AND idempotency_key = $2"#,
+        restaurant,
+        key.as_str(),
+        Json(request) as _
     )
-    .bind(restaurant)
-    .bind(key.as_str())
-    .bind(Json(request))
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(found.map(|(order_id, same_request)| Confirmed::Existing {
-        order_id,
-        same_request,
+    Ok(found.map(|row| Confirmed::Existing {
+        order_id: row.id,
+        same_request: row.same_request,
     }))
 }
 
@@ -353,13 +366,6 @@ pub struct StaffOrder {
     pub order: Order,
 }
 
-#[derive(FromRow)]
-struct StaffOrderRow {
-    restaurant_id: Uuid,
-    #[sqlx(flatten)]
-    order: OrderRow,
-}
-
 /// The order, only if `user` is owner or staff of its restaurant: to anyone else the order
 /// does not exist.
 #[tracing::instrument(name = "db.orders.find_for_staff", skip_all)]
@@ -368,21 +374,19 @@ pub async fn find_for_staff(
     order_id: Uuid,
     user: Uuid,
 ) -> Result<Option<StaffOrder>, sqlx::Error> {
-    let row: Option<StaffOrderRow> = sqlx::query_as(concat!(
-        "SELECT o.restaurant_id, ",
-        order_columns!(),
+    let row = select_orders!(
         " FROM orders o JOIN restaurants r ON r.id = o.restaurant_id
          WHERE o.id = $1 AND (r.owner_id = $2
-               OR EXISTS (SELECT 1 FROM staff s WHERE s.restaurant_id = r.id AND s.user_id = $2))"
-    ))
-    .bind(order_id)
-    .bind(user)
+               OR EXISTS (SELECT 1 FROM staff s WHERE s.restaurant_id = r.id AND s.user_id = $2))",
+        order_id,
+        user
+    )
     .fetch_optional(db)
     .await?;
     row.map(|row| {
         Ok(StaffOrder {
             restaurant_id: row.restaurant_id,
-            order: Order::try_from(row.order)?,
+            order: Order::try_from(row)?,
         })
     })
     .transpose()
@@ -400,7 +404,7 @@ pub async fn transition(
     db: &PgPool,
     from: &StaffOrder,
     to: OrderStatus,
-    trace_context: &Value,
+    trace_context: &TraceContext,
 ) -> Result<Option<Order>, sqlx::Error> {
     let mut order = from.order.clone();
     order.status = to;
@@ -416,22 +420,25 @@ pub async fn transition(
     };
     // The order's row is locked first (the EXISTS is evaluated before the sequence row is
     // touched), as in `confirm`: one lock order everywhere.
-    let seq: Option<i64> = events::bind_event(
-        sqlx::query_scalar(concat!(
-            "WITH moved AS (
-                UPDATE orders SET status = $7, version = version + 1, updated_at = $8
-                WHERE id = $3 AND status = $9 AND version = $10
-                RETURNING id), ",
-            events::record_event_after!("moved")
-        )),
+    let seq = events::record_event_query!(
+        "WITH moved AS (
+            UPDATE orders SET status = $7, version = version + 1, updated_at = $8
+            WHERE id = $3 AND status = $9 AND version = $10
+            RETURNING id), ",
+        "moved",
+        // $1..$6: the event.
+        event.event_id,
         from.restaurant_id,
-        &event,
-        trace_context,
+        event.order.id,
+        event.routing_key(),
+        Json(&event) as _,
+        Json(trace_context) as _,
+        // $7..$10: the move.
+        to.as_str(),
+        event.order.updated_at,
+        from.order.status.as_str(),
+        from.order.version,
     )
-    .bind(to.as_str())
-    .bind(event.order.updated_at)
-    .bind(from.order.status.as_str())
-    .bind(from.order.version)
     .fetch_optional(db)
     .await?;
     Ok(seq.map(|_| event.order))
@@ -442,23 +449,21 @@ pub async fn transition(
 #[tracing::instrument(name = "db.orders.active", skip_all)]
 pub async fn active(db: &PgPool, restaurant: Uuid) -> Result<(i64, Vec<Order>), sqlx::Error> {
     let mut tx = db.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
-    let seq: i64 = sqlx::query_scalar(
-        "SELECT COALESCE((SELECT event_seq FROM restaurant_sequences WHERE restaurant_id = $1), 0)",
+    let seq = sqlx::query_scalar!(
+        r#"SELECT COALESCE((SELECT event_seq FROM restaurant_sequences WHERE restaurant_id = $1), 0) AS "seq!""#,
+        restaurant
     )
-    .bind(restaurant)
     .fetch_one(&mut *tx)
     .await?;
-    let rows: Vec<OrderRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        order_columns!(),
+    let rows = select_orders!(
         " FROM orders o JOIN restaurants r ON r.id = o.restaurant_id
          WHERE o.restaurant_id = $1 AND o.status IN ('confirmed', 'preparing', 'ready')
-         ORDER BY o.created_at, o.id"
-    ))
-    .bind(restaurant)
+         ORDER BY o.created_at, o.id",
+        restaurant
+    )
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use shared_types::Slug;
@@ -10,7 +10,7 @@ use crate::domain::{
     roles::{Role, StaffRole},
 };
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Restaurant {
     pub id: Uuid,
     pub name: String,
@@ -26,17 +26,18 @@ pub async fn insert(
     slug: &Slug,
     owner: Uuid,
 ) -> Result<Option<Restaurant>, sqlx::Error> {
-    let result = sqlx::query_as::<_, Restaurant>(
-        "WITH r AS (
+    let result = sqlx::query_as!(
+        Restaurant,
+        r#"WITH r AS (
             INSERT INTO restaurants (id, name, slug, owner_id) VALUES ($1, $2, $3, $4)
             RETURNING id, name, slug, created_at),
          s AS (INSERT INTO restaurant_sequences (restaurant_id) SELECT id FROM r)
-         SELECT id, name, slug, created_at FROM r",
+         SELECT id AS "id!", name AS "name!", slug AS "slug!", created_at AS "created_at!" FROM r"#,
+        Uuid::now_v7(),
+        name.as_str(),
+        slug.as_str(),
+        owner
     )
-    .bind(Uuid::now_v7())
-    .bind(name.as_str())
-    .bind(slug.as_str())
-    .bind(owner)
     .fetch_one(db)
     .await;
     match result {
@@ -46,7 +47,7 @@ pub async fn insert(
     }
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Membership {
     pub id: Uuid,
     pub name: String,
@@ -57,14 +58,16 @@ pub struct Membership {
 /// The restaurants where `user` is owner or staff, oldest first.
 #[tracing::instrument(name = "db.restaurants.list_for_user", skip_all)]
 pub async fn list_for_user(db: &PgPool, user: Uuid) -> Result<Vec<Membership>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT r.id, r.name, r.slug, 'owner' AS role, r.created_at FROM restaurants r WHERE r.owner_id = $1
-         UNION ALL
-         SELECT r.id, r.name, r.slug, s.role, r.created_at FROM staff s JOIN restaurants r ON r.id = s.restaurant_id
-         WHERE s.user_id = $1 AND r.owner_id <> $1
-         ORDER BY created_at, id",
+    sqlx::query_as!(
+        Membership,
+        r#"SELECT id AS "id!", name AS "name!", slug AS "slug!", role AS "role!" FROM (
+            SELECT r.id, r.name, r.slug, 'owner' AS role, r.created_at FROM restaurants r WHERE r.owner_id = $1
+            UNION ALL
+            SELECT r.id, r.name, r.slug, s.role, r.created_at FROM staff s JOIN restaurants r ON r.id = s.restaurant_id
+            WHERE s.user_id = $1 AND r.owner_id <> $1) m
+         ORDER BY created_at, id"#,
+        user
     )
-    .bind(user)
     .fetch_all(db)
     .await
 }
@@ -82,25 +85,24 @@ pub async fn access(
     slug: &Slug,
     user: Uuid,
 ) -> Result<Option<RestaurantAccess>, sqlx::Error> {
-    let row: Option<(Uuid, Option<String>)> = sqlx::query_as(
-        "SELECT r.id, CASE WHEN r.owner_id = $2 THEN 'owner' ELSE s.role END
+    let row = sqlx::query!(
+        r#"SELECT r.id, CASE WHEN r.owner_id = $2 THEN 'owner' ELSE s.role END AS "role?"
          FROM restaurants r LEFT JOIN staff s ON s.restaurant_id = r.id AND s.user_id = $2
-         WHERE r.slug = $1",
+         WHERE r.slug = $1"#,
+        slug.as_str(),
+        user
     )
-    .bind(slug.as_str())
-    .bind(user)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(restaurant_id, role)| RestaurantAccess {
-        restaurant_id,
-        role: role.as_deref().and_then(Role::parse),
+    Ok(row.map(|row| RestaurantAccess {
+        restaurant_id: row.id,
+        role: row.role.as_deref().and_then(Role::parse),
     }))
 }
 
 #[tracing::instrument(name = "db.restaurants.id_by_slug", skip_all)]
 pub async fn id_by_slug(db: &PgPool, slug: &Slug) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM restaurants WHERE slug = $1")
-        .bind(slug.as_str())
+    sqlx::query_scalar!("SELECT id FROM restaurants WHERE slug = $1", slug.as_str())
         .fetch_optional(db)
         .await
 }
@@ -118,27 +120,28 @@ pub async fn add_staff(
     email: &str,
     role: StaffRole,
 ) -> Result<AddStaff, sqlx::Error> {
-    let user: Option<(Uuid, String, bool)> = sqlx::query_as(
-        "SELECT u.id, u.email, r.owner_id = u.id FROM users u, restaurants r
-         WHERE lower(u.email) = lower($1) AND r.id = $2",
+    let user = sqlx::query!(
+        r#"SELECT u.id, u.email, r.owner_id = u.id AS "is_owner!" FROM users u, restaurants r
+         WHERE lower(u.email) = lower($1) AND r.id = $2"#,
+        email,
+        restaurant
     )
-    .bind(email)
-    .bind(restaurant)
     .fetch_optional(db)
     .await?;
-    let Some((user_id, email, is_owner)) = user else {
+    let Some(user) = user else {
         return Ok(AddStaff::NoSuchUser);
     };
-    if is_owner {
+    if user.is_owner {
         return Ok(AddStaff::AlreadyStaff);
     }
-    let inserted = sqlx::query(
+    let (user_id, email) = (user.id, user.email);
+    let inserted = sqlx::query!(
         "INSERT INTO staff (restaurant_id, user_id, role) VALUES ($1, $2, $3)
          ON CONFLICT (restaurant_id, user_id) DO NOTHING",
+        restaurant,
+        user_id,
+        role.as_str()
     )
-    .bind(restaurant)
-    .bind(user_id)
-    .bind(role.as_str())
     .execute(db)
     .await?;
     Ok(if inserted.rows_affected() == 1 {
@@ -151,10 +154,12 @@ pub async fn add_staff(
 /// Removes a staff row; false when there was none.
 #[tracing::instrument(name = "db.restaurants.remove_staff", skip_all)]
 pub async fn remove_staff(db: &PgPool, restaurant: Uuid, user: Uuid) -> Result<bool, sqlx::Error> {
-    let deleted = sqlx::query("DELETE FROM staff WHERE restaurant_id = $1 AND user_id = $2")
-        .bind(restaurant)
-        .bind(user)
-        .execute(db)
-        .await?;
+    let deleted = sqlx::query!(
+        "DELETE FROM staff WHERE restaurant_id = $1 AND user_id = $2",
+        restaurant,
+        user
+    )
+    .execute(db)
+    .await?;
     Ok(deleted.rows_affected() == 1)
 }

@@ -1,10 +1,10 @@
-use sqlx::{FromRow, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::is_unique_violation;
 use crate::domain::accounts::{Email, PersonName};
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct User {
     pub id: Uuid,
     pub email: String,
@@ -23,16 +23,17 @@ pub struct NewUser<'a> {
 /// Inserts a user; `None` when the email (compared case-insensitively) is taken.
 #[tracing::instrument(name = "db.users.insert", skip_all)]
 pub async fn insert(db: &PgPool, user: NewUser<'_>) -> Result<Option<User>, sqlx::Error> {
-    let result = sqlx::query_as::<_, User>(
+    let result = sqlx::query_as!(
+        User,
         "INSERT INTO users (id, email, password_hash, first_name, last_name)
          VALUES ($1, $2, $3, $4, $5)
          RETURNING id, email, first_name, last_name",
+        Uuid::now_v7(),
+        user.email.as_str(),
+        user.password_hash,
+        user.first_name.as_str(),
+        user.last_name.as_str()
     )
-    .bind(Uuid::now_v7())
-    .bind(user.email.as_str())
-    .bind(user.password_hash)
-    .bind(user.first_name.as_str())
-    .bind(user.last_name.as_str())
     .fetch_one(db)
     .await;
     match result {
@@ -42,22 +43,35 @@ pub async fn insert(db: &PgPool, user: NewUser<'_>) -> Result<Option<User>, sqlx
     }
 }
 
-/// The id and password hash of the user with this email, if any.
+/// What a login is checked against.
+pub struct Credentials {
+    pub id: Uuid,
+    /// The Argon2id PHC string.
+    pub password_hash: String,
+}
+
+/// The id and password hash of the user with this email, if any. (The email is whatever the
+/// client typed: an unknown or malformed one simply matches nobody.)
 #[tracing::instrument(name = "db.users.find_credentials", skip_all)]
 pub async fn find_credentials(
     db: &PgPool,
     email: &str,
-) -> Result<Option<(Uuid, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT id, password_hash FROM users WHERE lower(email) = lower($1)")
-        .bind(email)
-        .fetch_optional(db)
-        .await
+) -> Result<Option<Credentials>, sqlx::Error> {
+    sqlx::query_as!(
+        Credentials,
+        "SELECT id, password_hash FROM users WHERE lower(email) = lower($1)",
+        email
+    )
+    .fetch_optional(db)
+    .await
 }
 
 #[tracing::instrument(name = "db.users.exists", skip_all)]
 pub async fn exists(db: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)")
-        .bind(id)
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM users WHERE id = $1) AS "exists!""#,
+        id
+    )
+    .fetch_one(db)
+    .await
 }

@@ -1,5 +1,6 @@
 //! Response bodies of the REST API, typed so the OpenAPI document is generated from the very
-//! types the handlers return.
+//! types the handlers return. Storage decodes the JSON trees SQL builds (menus, items) straight
+//! into them.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
