@@ -59,12 +59,6 @@ impl FieldErrors {
             .push(message.into());
     }
 
-    pub fn check(&mut self, ok: bool, field: &str, message: impl Into<String>) {
-        if !ok {
-            self.add(field, message);
-        }
-    }
-
     /// The parsed value, or `None` with its messages recorded under `field`.
     pub fn take<T>(&mut self, field: &str, parsed: Result<T, Invalid>) -> Option<T> {
         match parsed {
