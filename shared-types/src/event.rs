@@ -11,6 +11,9 @@ pub enum EventKind {
     OrderConfirmed,
     #[serde(rename = "order.status_changed")]
     OrderStatusChanged,
+    /// A change that moved no status (lines crossed off, rush).
+    #[serde(rename = "order.updated")]
+    OrderUpdated,
 }
 
 impl EventKind {
@@ -18,6 +21,7 @@ impl EventKind {
         match self {
             EventKind::OrderConfirmed => "order.confirmed",
             EventKind::OrderStatusChanged => "order.status_changed",
+            EventKind::OrderUpdated => "order.updated",
         }
     }
 }
@@ -88,6 +92,11 @@ mod tests {
                 created_at: now,
                 updated_at: now,
                 items: vec![],
+                rush: false,
+                recalled_at: None,
+                status_changed_at: now,
+                ready_at: None,
+                completed_at: None,
             },
         }
     }
@@ -102,6 +111,24 @@ mod tests {
         assert_eq!(json["order"]["table_identifier"], serde_json::Value::Null);
         let back: OrderEvent = serde_json::from_value(json).unwrap();
         assert_eq!(back, event);
+    }
+
+    #[test]
+    fn an_order_published_before_the_kitchen_floor_still_reads() {
+        let mut json = serde_json::to_value(sample()).unwrap();
+        let order = json["order"].as_object_mut().unwrap();
+        for field in [
+            "rush",
+            "recalled_at",
+            "status_changed_at",
+            "ready_at",
+            "completed_at",
+        ] {
+            order.remove(field);
+        }
+        let back: OrderEvent = serde_json::from_value(json).unwrap();
+        assert!(!back.order.rush);
+        assert_eq!(back.order.status_changed_at, back.order.created_at);
     }
 
     #[test]

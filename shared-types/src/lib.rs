@@ -12,7 +12,7 @@ pub mod ticket;
 
 pub use error::ErrorBody;
 pub use event::{EventKind, KitchenFrame, OrderEvent};
-pub use order::{Order, OrderItem, OrderItemModifier};
+pub use order::{LineStation, Order, OrderItem, OrderItemModifier};
 pub use slug::{Slug, SlugError};
 pub use status::{OrderStatus, TransitionError};
 pub use ticket::{TICKET_AUDIENCE, TICKET_TTL_SECS, TicketClaims};

@@ -187,6 +187,9 @@ impl ValidatedConfirm {
 pub struct MenuEntry {
     pub id: i64,
     pub name: String,
+    /// Where the item is made: its own station, else its category's, else none.
+    #[serde(default)]
+    pub station: Option<shared_types::LineStation>,
     pub variants: Vec<MenuVariant>,
     pub modifiers: Vec<MenuModifier>,
 }
@@ -218,6 +221,7 @@ pub struct PricedLine {
     pub quantity: Quantity,
     pub special_requests: Option<SpecialRequests>,
     pub modifiers: Vec<MenuModifier>,
+    pub station: Option<shared_types::LineStation>,
 }
 
 /// An order's lines as priced from the menu, and its total.
@@ -277,6 +281,7 @@ pub fn price(
             quantity: line.quantity,
             special_requests: line.special_requests.clone(),
             modifiers,
+            station: item.station.clone(),
         });
     }
     if !errors.is_empty() {
@@ -299,6 +304,7 @@ mod tests {
         let pizza = MenuEntry {
             id: 12,
             name: "Pizza".into(),
+            station: None,
             variants: vec![MenuVariant {
                 id: 1,
                 label: "Large".into(),

@@ -315,6 +315,8 @@ pub async fn order_context(
     let row = sqlx::query!(
         r#"SELECT r.id,
             COALESCE((SELECT jsonb_agg(jsonb_build_object('id', i.id, 'name', i.name,
+                'station', (SELECT jsonb_build_object('id', st.id, 'name', st.name) FROM stations st
+                            WHERE st.id = COALESCE(i.station_id, c.station_id)),
                 'variants', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', v.id, 'label', v.label, 'price', v.price::text))
                     FROM menu_variants v WHERE v.item_id = i.id), '[]'::jsonb),
                 'modifiers', COALESCE((SELECT jsonb_agg(jsonb_build_object('id', m.id, 'name', m.name, 'price_adjustment', m.price_adjustment::text))

@@ -23,8 +23,12 @@ macro_rules! select_orders {
             OrderRow,
             r#"SELECT o.id, o.restaurant_id, r.slug AS restaurant, o.status, o.version,
                  o.table_identifier, o.total_price, o.language, o.created_at, o.updated_at,
+                 o.rush, o.recalled_at, o.status_changed_at, o.ready_at, o.completed_at,
                  COALESCE((SELECT jsonb_agg(jsonb_build_object(
                         'id', i.id, 'menu_item_id', i.menu_item_id, 'name', i.name,
+                        'station', CASE WHEN i.station_id IS NOT NULL
+                            THEN jsonb_build_object('id', i.station_id, 'name', i.station_name) END,
+                        'done_at', i.done_at,
                         'variant_label', i.variant_label, 'variant_price', i.variant_price::text,
                         'quantity', i.quantity, 'special_requests', i.special_requests,
                         'modifiers', COALESCE((SELECT jsonb_agg(jsonb_build_object(
@@ -50,6 +54,11 @@ struct OrderRow {
     language: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    rush: bool,
+    recalled_at: Option<DateTime<Utc>>,
+    status_changed_at: DateTime<Utc>,
+    ready_at: Option<DateTime<Utc>>,
+    completed_at: Option<DateTime<Utc>>,
     items: Json<Vec<OrderItem>>,
 }
 
@@ -70,6 +79,11 @@ impl TryFrom<OrderRow> for Order {
             created_at: row.created_at,
             updated_at: row.updated_at,
             items: row.items.0,
+            rush: row.rush,
+            recalled_at: row.recalled_at,
+            status_changed_at: row.status_changed_at,
+            ready_at: row.ready_at,
+            completed_at: row.completed_at,
         })
     }
 }
@@ -157,6 +171,11 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
         created_at: now,
         updated_at: now,
         items: order_items(line_ids, priced_lines),
+        rush: false,
+        recalled_at: None,
+        status_changed_at: now,
+        ready_at: None,
+        completed_at: None,
     };
     let event = OrderEvent {
         event_id: Uuid::now_v7(),
@@ -176,19 +195,23 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
         "WITH new_order AS (
             INSERT INTO orders (id, restaurant_id, table_identifier, raw_input, language,
                                 total_price, idempotency_key, idempotency_request,
-                                created_at, updated_at)
-            VALUES ($3, $2, $7, $8, $9, $10, $11, $12, $13, $13)
+                                created_at, updated_at, status_changed_at)
+            VALUES ($3, $2, $7, $8, $9, $10, $11, $12, $13, $13, $13)
             RETURNING id),
          new_lines AS (
             INSERT INTO order_items (id, order_id, position, menu_item_id, name, variant_id,
-                                     variant_label, variant_price, quantity, special_requests)
+                                     variant_label, variant_price, quantity, special_requests,
+                                     station_id, station_name)
             OVERRIDING SYSTEM VALUE
             SELECT line.id, $3, line.position, line.menu_item_id, line.name, line.variant_id,
-                   line.label, line.price, line.quantity, line.request
+                   line.label, line.price, line.quantity, line.request, line.station_id,
+                   line.station_name
             FROM new_order,
                  UNNEST($14::bigint[], $15::int[], $16::bigint[], $17::text[], $18::bigint[],
-                        $19::text[], $20::numeric[], $21::int[], $22::text[])
-                 AS line(id, position, menu_item_id, name, variant_id, label, price, quantity, request)
+                        $19::text[], $20::numeric[], $21::int[], $22::text[], $28::bigint[],
+                        $29::text[])
+                 AS line(id, position, menu_item_id, name, variant_id, label, price, quantity,
+                         request, station_id, station_name)
             RETURNING id),
          new_modifiers AS (
             INSERT INTO order_item_modifiers (order_item_id, position, modifier_id, name, price_adjustment)
@@ -226,6 +249,9 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
         &lines.modifier_ids,
         &lines.modifier_names as &[&str],
         &lines.modifier_prices,
+        // $28..$29: the lines' stations, as they are now.
+        &lines.station_ids as &[Option<i64>],
+        &lines.station_names as &[Option<&str>],
     )
     .fetch_one(db)
     .await;
@@ -290,6 +316,8 @@ struct LineColumns<'a> {
     prices: Vec<Decimal>,
     quantities: Vec<i32>,
     requests: Vec<Option<&'a str>>,
+    station_ids: Vec<Option<i64>>,
+    station_names: Vec<Option<&'a str>>,
     modifier_line_ids: Vec<i64>,
     modifier_positions: Vec<i32>,
     modifier_ids: Vec<i64>,
@@ -311,6 +339,14 @@ impl<'a> LineColumns<'a> {
             requests: lines
                 .iter()
                 .map(|l| l.special_requests.as_ref().map(|text| text.as_str()))
+                .collect(),
+            station_ids: lines
+                .iter()
+                .map(|l| l.station.as_ref().map(|s| s.id))
+                .collect(),
+            station_names: lines
+                .iter()
+                .map(|l| l.station.as_ref().map(|s| s.name.as_str()))
                 .collect(),
             modifier_line_ids: Vec::new(),
             modifier_positions: Vec::new(),
@@ -355,6 +391,8 @@ fn order_items(ids: &[i64], lines: &[PricedLine]) -> Vec<OrderItem> {
                     price_adjustment: m.price_adjustment,
                 })
                 .collect(),
+            station: line.station.clone(),
+            done_at: None,
         })
         .collect()
 }
@@ -410,6 +448,12 @@ pub async fn transition(
     order.status = to;
     order.version += 1;
     order.updated_at = now_micros();
+    order.status_changed_at = order.updated_at;
+    match to {
+        OrderStatus::Ready => order.ready_at = Some(order.updated_at),
+        OrderStatus::Completed => order.completed_at = Some(order.updated_at),
+        _ => {}
+    }
     let event = OrderEvent {
         event_id: Uuid::now_v7(),
         event: EventKind::OrderStatusChanged,
@@ -422,7 +466,9 @@ pub async fn transition(
     // touched), as in `confirm`: one lock order everywhere.
     let seq = events::record_event_query!(
         "WITH moved AS (
-            UPDATE orders SET status = $7, version = version + 1, updated_at = $8
+            UPDATE orders SET status = $7, version = version + 1, updated_at = $8,
+                status_changed_at = $8, ready_at = $11, completed_at = $12,
+                first_ready_at = COALESCE(first_ready_at, $11)
             WHERE id = $3 AND status = $9 AND version = $10
             RETURNING id), ",
         "moved",
@@ -438,6 +484,8 @@ pub async fn transition(
         event.order.updated_at,
         from.order.status.as_str(),
         from.order.version,
+        event.order.ready_at,
+        event.order.completed_at,
     )
     .fetch_optional(db)
     .await?;
