@@ -130,6 +130,29 @@ pub struct PublicItem {
 pub struct KitchenList {
     pub seq: i64,
     pub orders: Vec<Order>,
+    /// What is still to make over the listed orders (that station's lines only, when one is
+    /// asked for), largest count first.
+    pub all_day: Vec<AllDayCount>,
+}
+
+/// One entry of the all-day count: the quantity of lines not yet done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AllDayCount {
+    pub menu_item_id: i64,
+    pub name: String,
+    pub variant_label: String,
+    pub quantity: i64,
+}
+
+impl From<crate::domain::kitchen::AllDayEntry> for AllDayCount {
+    fn from(entry: crate::domain::kitchen::AllDayEntry) -> Self {
+        AllDayCount {
+            menu_item_id: entry.menu_item_id,
+            name: entry.name,
+            variant_label: entry.variant_label,
+            quantity: entry.quantity,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -97,21 +97,26 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let body = match self {
-            ApiError::Internal(error) => {
-                tracing::error!(error = format!("{error:#}"), "request failed");
-                ErrorBody::new("Internal server error.")
-            }
+impl ApiError {
+    /// The body a client is answered with (an internal error's cause stays in the log).
+    pub fn body(&self) -> ErrorBody {
+        match self {
+            ApiError::Internal(_) => ErrorBody::new("Internal server error."),
             ApiError::Validation { detail, errors } => ErrorBody {
-                detail,
-                errors: Some(errors),
+                detail: detail.clone(),
+                errors: Some(errors.clone()),
             },
             other => ErrorBody::new(other.to_string()),
-        };
-        error_response(status, body)
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(error) = &self {
+            tracing::error!(error = format!("{error:#}"), "request failed");
+        }
+        error_response(self.status(), self.body())
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod fields;
+pub mod kitchen;
 pub mod menu;
 pub mod orders;
 pub mod restaurants;

@@ -1,18 +1,23 @@
-use std::str::FromStr;
-
 use axum::{
     extract::State,
-    http::{HeaderMap, header},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
 };
 use serde::Deserialize;
-use shared_types::{ErrorBody, Order, OrderStatus};
+use serde_json::{Value, json};
+use shared_types::{ErrorBody, Order};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::Access;
 use crate::{
     auth::AuthUser,
-    domain::roles::Staff,
+    domain::{
+        fields::FieldErrors,
+        kitchen::{self, Decision, KitchenWrite, LinesChange, OrderPatch, Refusal},
+        orders::IdempotencyKey,
+        roles::Staff,
+    },
     dto::{EventPage, KitchenList, Ticket, TicketKey},
     error::{ApiError, ApiResult},
     extract::{Json, PathParam, Query},
@@ -21,75 +26,288 @@ use crate::{
     telemetry,
 };
 
+/// `PATCH /api/kitchen/orders/{order_id}/` (documentation of the body; it is parsed into an
+/// `OrderPatch`).
 #[derive(Deserialize, ToSchema)]
-pub struct StatusChange {
-    /// `preparing`, `ready`, `completed` or `cancelled`.
-    status: String,
+#[allow(dead_code)]
+pub struct OrderPatchBody {
+    /// `confirmed`, `preparing`, `ready`, `completed` or `cancelled`.
+    status: Option<String>,
+    /// A rush ticket (not on a completed or cancelled order).
+    rush: Option<bool>,
 }
 
-/// Moves an order to a new status: one conditional UPDATE, so of two concurrent moves from the
-/// same state exactly one wins; the other gets 400 (no longer allowed) or 409 (changed).
-#[utoipa::path(patch, path = "/api/kitchen/orders/{order_id}/", tag = "kitchen", request_body = StatusChange,
+/// `PATCH /api/kitchen/orders/{order_id}/items/`.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct LinesBody {
+    /// Lines of this order (1..=100 ids).
+    line_ids: Vec<i64>,
+    /// Crossed off (`true`) or restored (`false`).
+    done: bool,
+}
+
+/// Moves an order to a new status and/or sets its rush flag: one conditional write, so of two
+/// concurrent moves from the same state exactly one wins; the other gets 400 (no longer
+/// allowed) or 409 (changed).
+#[utoipa::path(patch, path = "/api/kitchen/orders/{order_id}/", tag = "kitchen", request_body = OrderPatchBody,
     params(("order_id" = Uuid, Path),
-           ("If-Match" = Option<String>, Header, description = "The order's version (3 or \"3\"): 409 if it is no longer that")),
+           ("If-Match" = Option<String>, Header, description = "The order's version (3 or \"3\"): 409 if it is no longer that"),
+           ("Idempotency-Key" = Option<String>, Header, description = "1..=255 printable ASCII characters; a retry with the same key and body gets the first answer")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The order with its new status and version + 1", body = Order),
-        (status = 400, description = "Move not allowed (the allowed moves are named) or unknown status", body = ErrorBody),
+        (status = 200, description = "The order with its new status and/or rush, version + 1 (or as it is if nothing changed)", body = Order),
+        (status = 400, description = "Move not allowed (the allowed moves are named), unknown status, rush on a final order, empty body", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, description = "No such order, or the caller is not staff of its restaurant", body = ErrorBody),
-        (status = 409, description = "Stale If-Match version, or changed concurrently", body = ErrorBody),
+        (status = 409, description = "Stale If-Match version, changed concurrently, or the Idempotency-Key was used with another request", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 503, body = ErrorBody),
     ))]
-pub async fn update_status(
+pub async fn update_order(
     State(state): State<AppState>,
     user: AuthUser,
     PathParam(order_id): PathParam<Uuid>,
     headers: HeaderMap,
-    Json(body): Json<StatusChange>,
-) -> ApiResult<axum::Json<Order>> {
+    Json(body): Json<Value>,
+) -> ApiResult<Response> {
+    let write = OrderPatch::parse(&body).map(KitchenWrite::Patch);
+    kitchen_write(&state, &user, order_id, &headers, write, body).await
+}
+
+/// Crosses lines off or restores them; the order moves by itself (first line done →
+/// preparing, last → ready, one restored on a ready order → preparing) in the same change.
+#[utoipa::path(patch, path = "/api/kitchen/orders/{order_id}/items/", tag = "kitchen", request_body = LinesBody,
+    params(("order_id" = Uuid, Path),
+           ("If-Match" = Option<String>, Header, description = "The order's version: 409 if it is no longer that"),
+           ("Idempotency-Key" = Option<String>, Header, description = "1..=255 printable ASCII characters")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order (unchanged, and no event, if every line already was as asked)", body = Order),
+        (status = 400, description = "Empty line_ids, a line of another order, or the order is completed or cancelled", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 503, body = ErrorBody),
+    ))]
+pub async fn update_lines(
+    State(state): State<AppState>,
+    user: AuthUser,
+    PathParam(order_id): PathParam<Uuid>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> ApiResult<Response> {
+    let write = LinesChange::parse(&body).map(KitchenWrite::Lines);
+    kitchen_write(&state, &user, order_id, &headers, write, body).await
+}
+
+/// Undoes the order's last status move (completed → ready → preparing → confirmed) if it was
+/// made at most 30 minutes ago.
+#[utoipa::path(post, path = "/api/kitchen/orders/{order_id}/recall/", tag = "kitchen",
+    params(("order_id" = Uuid, Path),
+           ("If-Match" = Option<String>, Header, description = "The order's version: 409 if it is no longer that"),
+           ("Idempotency-Key" = Option<String>, Header, description = "1..=255 printable ASCII characters")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order, one status move back, with recalled_at set", body = Order),
+        (status = 400, description = "A confirmed or cancelled order, or the move is more than 30 minutes old", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ))]
+pub async fn recall(
+    State(state): State<AppState>,
+    user: AuthUser,
+    PathParam(order_id): PathParam<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    kitchen_write(
+        &state,
+        &user,
+        order_id,
+        &headers,
+        Ok(KitchenWrite::Recall),
+        Value::Null,
+    )
+    .await
+}
+
+/// Writes made without `If-Match` are retried on a fresh read when a concurrent change got in
+/// first, unless that change moved the status of an order this write moves: at most this often.
+const MAX_ATTEMPTS: usize = 8;
+
+/// Every kitchen write: 404 unless the caller is staff of the order's restaurant; with an
+/// `Idempotency-Key`, the answer stored for it (or 409 for another request), else the write,
+/// whose answer is kept under the key.
+async fn kitchen_write(
+    state: &AppState,
+    user: &AuthUser,
+    order_id: Uuid,
+    headers: &HeaderMap,
+    write: Result<KitchenWrite, FieldErrors>,
+    body: Value,
+) -> ApiResult<Response> {
     let current = storage::orders::find_for_staff(&state.db, order_id, user.user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Order"))?;
-    let to = OrderStatus::from_str(&body.status).map_err(|_| {
-        ApiError::field(
-            "status",
-            format!(
-                "'{}' is not a status; expected one of {}",
-                body.status,
-                OrderStatus::ALL.map(|s| s.as_str()).join(", ")
-            ),
-        )
-    })?;
-    let expected_version = if_match_version(&headers)?;
-    if expected_version.is_some_and(|expected| expected != current.order.version) {
-        return Err(stale_version(current.order.version));
-    }
-    current
-        .order
-        .status
-        .check_move(to)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    if let Some(order) =
-        storage::orders::transition(&state.db, &current, to, &telemetry::current_trace_context())
-            .await?
+    let key = headers
+        .get("idempotency-key")
+        .map(|value| IdempotencyKey::parse(value.as_bytes()))
+        .transpose()?;
+    let operation = match &write {
+        Ok(write) => write.operation(),
+        Err(_) => "invalid",
+    };
+    let request = json!({"operation": operation, "body": body});
+    if let Some(key) = &key
+        && let Some(stored) =
+            storage::orders::kitchen_answer(&state.db, order_id, key, &request).await?
     {
-        return Ok(axum::Json(order));
+        return replay(stored);
     }
-    // Someone else changed the order between our read and our UPDATE.
-    let now = storage::orders::find_for_staff(&state.db, order_id, user.user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Order"))?
-        .order;
-    if expected_version.is_some() {
-        return Err(stale_version(now.version));
+    let outcome = match write {
+        Ok(write) => {
+            write_with_retries(
+                state,
+                user,
+                current,
+                headers,
+                &write,
+                key.as_ref(),
+                &request,
+            )
+            .await
+        }
+        Err(errors) => Err(errors.into()),
+    };
+    // A written change kept its answer in the same statement; an answer that wrote nothing
+    // (no change needed, or refused) is kept now.
+    let (status, answer) = match (outcome, &key) {
+        (Ok(Written::Replayed(stored)), _) => return replay(stored),
+        (Ok(Written::Changed(order)), _) | (Ok(Written::Unchanged(order)), None) => {
+            return Ok(axum::Json(order).into_response());
+        }
+        (Err(error), None) => return Err(error),
+        (Ok(Written::Unchanged(order)), Some(_)) => (StatusCode::OK, to_json(&order)?),
+        (Err(error), Some(_))
+            if matches!(
+                error.status(),
+                StatusCode::BAD_REQUEST | StatusCode::CONFLICT
+            ) =>
+        {
+            (error.status(), to_json(&error.body())?)
+        }
+        (Err(error), Some(_)) => return Err(error),
+    };
+    let Some(key) = &key else {
+        return Ok((status, axum::Json(answer)).into_response());
+    };
+    let kept = storage::orders::keep_kitchen_answer(
+        &state.db,
+        order_id,
+        storage::orders::KeyedAnswer {
+            key,
+            request: &request,
+            status: status.as_u16(),
+            body: &answer,
+        },
+    )
+    .await?;
+    match kept {
+        // A concurrent request with this key answered first: its answer is the answer.
+        Some(stored) => replay(stored),
+        None => Ok((status, axum::Json(answer)).into_response()),
     }
-    now.status
-        .check_move(to)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    Err(ApiError::conflict(format!(
-        "The order changed while this request was handled (now '{}', version {}); retry if still intended.",
-        now.status, now.version
-    )))
+}
+
+enum Written {
+    Changed(Order),
+    Unchanged(Order),
+    /// A concurrent request with the same key made the change; its answer is the answer.
+    Replayed(storage::orders::StoredAnswer),
+}
+
+fn to_json(value: &impl serde::Serialize) -> ApiResult<Value> {
+    serde_json::to_value(value).map_err(|error| ApiError::Internal(error.into()))
+}
+
+fn replay(stored: storage::orders::StoredAnswer) -> ApiResult<Response> {
+    if !stored.same_request {
+        return Err(ApiError::conflict(
+            "This Idempotency-Key was already used for another request on this order.",
+        ));
+    }
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    Ok((status, axum::Json(stored.body)).into_response())
+}
+
+async fn write_with_retries(
+    state: &AppState,
+    user: &AuthUser,
+    mut current: storage::orders::StaffOrder,
+    headers: &HeaderMap,
+    write: &KitchenWrite,
+    key: Option<&IdempotencyKey>,
+    request: &Value,
+) -> ApiResult<Written> {
+    let expected_version = if_match_version(headers)?;
+    let first_status = current.order.status;
+    for _ in 0..MAX_ATTEMPTS {
+        if expected_version.is_some_and(|expected| expected != current.order.version) {
+            return Err(stale_version(current.order.version));
+        }
+        let change = match kitchen::decide(&current.order, write, storage::now_micros()) {
+            Ok(Decision::Change(change)) => change,
+            Ok(Decision::Unchanged) => return Ok(Written::Unchanged(current.order)),
+            Err(Refusal::Field(errors)) => return Err(errors.into()),
+            Err(Refusal::Rule(reason)) => return Err(ApiError::bad_request(reason)),
+        };
+        let answer = to_json(&change.order)?;
+        let keyed = key.map(|key| storage::orders::KeyedAnswer {
+            key,
+            request,
+            status: 200,
+            body: &answer,
+        });
+        let trace = telemetry::current_trace_context();
+        if let Some(order) =
+            storage::orders::apply(&state.db, &current, &change, keyed, &trace).await?
+        {
+            return Ok(Written::Changed(order));
+        }
+        // Someone else changed the order between our read and our write.
+        let fresh = storage::orders::find_for_staff(&state.db, current.order.id, user.user_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("Order"))?;
+        if let Some(key) = key
+            && let Some(stored) =
+                storage::orders::kitchen_answer(&state.db, fresh.order.id, key, request).await?
+        {
+            return Ok(Written::Replayed(stored));
+        }
+        if expected_version.is_some() {
+            return Err(stale_version(fresh.order.version));
+        }
+        let moves_status = matches!(write, KitchenWrite::Recall)
+            || matches!(write, KitchenWrite::Patch(patch) if patch.status.is_some());
+        if moves_status && fresh.order.status != first_status {
+            // Of two concurrent status moves exactly one wins.
+            if let KitchenWrite::Patch(OrderPatch {
+                status: Some(to), ..
+            }) = write
+            {
+                fresh
+                    .order
+                    .status
+                    .check_move(*to)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            }
+            return Err(ApiError::conflict(format!(
+                "The order changed while this request was handled (now '{}', version {}); retry if still intended.",
+                fresh.order.status, fresh.order.version
+            )));
+        }
+        current = fresh;
+    }
+    Err(ApiError::conflict(
+        "The order kept changing while this request was handled; retry.",
+    ))
 }
 
 fn stale_version(current: i32) -> ApiError {
@@ -121,19 +339,45 @@ fn if_match_version(headers: &HeaderMap) -> ApiResult<Option<i32>> {
         })
 }
 
-/// The kitchen list: every active order, oldest first, with the `seq` it is current as of.
-#[utoipa::path(get, path = "/api/kitchen/{slug}/orders/", tag = "kitchen", params(("slug" = String, Path)),
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct KitchenListQuery {
+    /// Only the orders with at least one line at this station (an id of the restaurant's
+    /// stations); `all_day` then counts that station's lines only.
+    station: Option<String>,
+}
+
+/// The kitchen list: every active order (at a station, when asked), oldest first, with the
+/// `seq` it is current as of and the all-day count of what is still to make.
+#[utoipa::path(get, path = "/api/kitchen/{slug}/orders/", tag = "kitchen", params(("slug" = String, Path), KitchenListQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, body = KitchenList),
+        (status = 400, description = "`station` is not a station of this restaurant", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
     ))]
 pub async fn active_orders(
     State(state): State<AppState>,
     access: Access<Staff>,
+    Query(query): Query<KitchenListQuery>,
 ) -> ApiResult<axum::Json<KitchenList>> {
-    let (seq, orders) = storage::orders::active(&state.db, access.restaurant_id).await?;
-    Ok(axum::Json(KitchenList { seq, orders }))
+    let unknown_station = || ApiError::field("station", "is not a station of this restaurant");
+    let station = match &query.station {
+        None => None,
+        Some(text) => Some(text.parse::<i64>().map_err(|_| unknown_station())?),
+    };
+    let (seq, orders) = storage::orders::active(&state.db, access.restaurant_id, station)
+        .await?
+        .ok_or_else(unknown_station)?;
+    let all_day = kitchen::all_day(&orders, station)
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(axum::Json(KitchenList {
+        seq,
+        orders,
+        all_day,
+    }))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -9,7 +9,10 @@ use uuid::Uuid;
 
 use super::{events, is_unique_violation, now_micros};
 use crate::{
-    domain::orders::{IdempotencyKey, PricedLine, PricedOrder, ValidatedConfirm},
+    domain::{
+        kitchen::Change,
+        orders::{IdempotencyKey, PricedLine, PricedOrder, ValidatedConfirm},
+    },
     telemetry::TraceContext,
 };
 
@@ -430,90 +433,178 @@ pub async fn find_for_staff(
     .transpose()
 }
 
-/// Moves the order from where `from` saw it to `to` and records its `order.status_changed`
-/// event, in one statement (so one implicit transaction and one round trip): a conditional
-/// UPDATE of the order, then the restaurant's `seq` and the event, only if the order was still
-/// at `from`'s status and version. `None` when it was not: someone else moved it first.
-///
-/// Only status, version and `updated_at` of an order ever change, so the moved order, and the
-/// event's payload, are `from` with those three changed.
-#[tracing::instrument(name = "db.orders.transition", skip_all)]
-pub async fn transition(
+/// A kitchen write's `Idempotency-Key`, the request it came with, and the answer to store.
+pub struct KeyedAnswer<'a> {
+    pub key: &'a IdempotencyKey,
+    pub request: &'a Value,
+    pub status: u16,
+    pub body: &'a Value,
+}
+
+/// An answer stored under a kitchen write's idempotency key.
+pub struct StoredAnswer {
+    pub same_request: bool,
+    pub status: u16,
+    pub body: Value,
+}
+
+/// Writes `change` (decided on `from`) and records its event, in one statement (so one implicit
+/// transaction and one round trip): the order's row, only if it is still at the version read;
+/// then its lines crossed off or restored, the answer under the idempotency key, the
+/// restaurant's `seq` and the event. `None` when the order had moved on: nothing was written.
+#[tracing::instrument(name = "db.orders.apply", skip_all)]
+pub async fn apply(
     db: &PgPool,
     from: &StaffOrder,
-    to: OrderStatus,
+    change: &Change,
+    keyed: Option<KeyedAnswer<'_>>,
     trace_context: &TraceContext,
 ) -> Result<Option<Order>, sqlx::Error> {
-    let mut order = from.order.clone();
-    order.status = to;
-    order.version += 1;
-    order.updated_at = now_micros();
-    order.status_changed_at = order.updated_at;
-    match to {
-        OrderStatus::Ready => order.ready_at = Some(order.updated_at),
-        OrderStatus::Completed => order.completed_at = Some(order.updated_at),
-        _ => {}
-    }
+    let order = &change.order;
     let event = OrderEvent {
         event_id: Uuid::now_v7(),
-        event: EventKind::OrderStatusChanged,
+        event: change.event,
         seq: 0,
         occurred_at: order.updated_at,
         restaurant: order.restaurant.clone(),
-        order,
+        order: order.clone(),
     };
     // The order's row is locked first (the EXISTS is evaluated before the sequence row is
     // touched), as in `confirm`: one lock order everywhere.
     let seq = events::record_event_query!(
         "WITH moved AS (
-            UPDATE orders SET status = $7, version = version + 1, updated_at = $8,
-                status_changed_at = $8, ready_at = $11, completed_at = $12,
-                first_ready_at = COALESCE(first_ready_at, $11)
-            WHERE id = $3 AND status = $9 AND version = $10
-            RETURNING id), ",
+            UPDATE orders SET status = $7, version = $8, updated_at = $9, rush = $10,
+                recalled_at = $11, status_changed_at = $12, ready_at = $13, completed_at = $14,
+                first_ready_at = COALESCE(first_ready_at, $13)
+            WHERE id = $3 AND version = $15
+            RETURNING id),
+         crossed AS (
+            UPDATE order_items SET done_at = $16
+            WHERE order_id = $3 AND id = ANY($17) AND EXISTS (SELECT 1 FROM moved)),
+         keyed AS (
+            INSERT INTO kitchen_idempotency_keys
+                (order_id, idempotency_key, request, response_status, response_body)
+            SELECT $3, $18, $19, $20, $21 FROM moved WHERE $18::text IS NOT NULL), ",
         "moved",
         // $1..$6: the event.
         event.event_id,
         from.restaurant_id,
-        event.order.id,
+        order.id,
         event.routing_key(),
         Json(&event) as _,
         Json(trace_context) as _,
-        // $7..$10: the move.
-        to.as_str(),
-        event.order.updated_at,
-        from.order.status.as_str(),
+        // $7..$15: the order, where it was read.
+        order.status.as_str(),
+        order.version,
+        order.updated_at,
+        order.rush,
+        order.recalled_at,
+        order.status_changed_at,
+        order.ready_at,
+        order.completed_at,
         from.order.version,
-        event.order.ready_at,
-        event.order.completed_at,
+        // $16..$17: its lines.
+        change.lines_done_at,
+        &change.lines,
+        // $18..$21: the answer kept for a retry.
+        keyed.as_ref().map(|k| k.key.as_str()),
+        keyed.as_ref().map(|k| Json(k.request)) as _,
+        keyed.as_ref().map(|k| k.status as i16),
+        keyed.as_ref().map(|k| Json(k.body)) as _,
     )
     .fetch_optional(db)
     .await?;
     Ok(seq.map(|_| event.order))
 }
 
-/// The restaurant's orders not yet completed or cancelled, oldest first, and the restaurant's
-/// event `seq` they are current as of, read in one snapshot.
+/// The answer stored under `key` for this order, if any.
+#[tracing::instrument(name = "db.orders.kitchen_answer", skip_all)]
+pub async fn kitchen_answer(
+    db: &PgPool,
+    order_id: Uuid,
+    key: &IdempotencyKey,
+    request: &Value,
+) -> Result<Option<StoredAnswer>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT request = $3 AS "same_request!", response_status, response_body
+           FROM kitchen_idempotency_keys WHERE order_id = $1 AND idempotency_key = $2"#,
+        order_id,
+        key.as_str(),
+        Json(request) as _
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|row| StoredAnswer {
+        same_request: row.same_request,
+        status: u16::try_from(row.response_status).unwrap_or(500),
+        body: row.response_body,
+    }))
+}
+
+/// Keeps an answer that changed nothing (no change needed, or a refusal) under `key`, unless
+/// a concurrent request with the key stored one first: then that one, to answer with instead.
+#[tracing::instrument(name = "db.orders.keep_kitchen_answer", skip_all)]
+pub async fn keep_kitchen_answer(
+    db: &PgPool,
+    order_id: Uuid,
+    answer: KeyedAnswer<'_>,
+) -> Result<Option<StoredAnswer>, sqlx::Error> {
+    let inserted = sqlx::query_scalar!(
+        r#"INSERT INTO kitchen_idempotency_keys
+               (order_id, idempotency_key, request, response_status, response_body)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true AS "inserted!""#,
+        order_id,
+        answer.key.as_str(),
+        Json(answer.request) as _,
+        answer.status as i16,
+        Json(answer.body) as _
+    )
+    .fetch_optional(db)
+    .await?;
+    if inserted.is_some() {
+        return Ok(None);
+    }
+    kitchen_answer(db, order_id, answer.key, answer.request).await
+}
+
+/// The kitchen list: the restaurant's orders not yet completed or cancelled (with at least one
+/// line at `station`, when given), oldest first, and the restaurant's event `seq` they are
+/// current as of, read in one snapshot. `None` when `station` is not one of the restaurant's.
 #[tracing::instrument(name = "db.orders.active", skip_all)]
-pub async fn active(db: &PgPool, restaurant: Uuid) -> Result<(i64, Vec<Order>), sqlx::Error> {
+pub async fn active(
+    db: &PgPool,
+    restaurant: Uuid,
+    station: Option<i64>,
+) -> Result<Option<(i64, Vec<Order>)>, sqlx::Error> {
     let mut tx = db.begin().await?;
     sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
-    let seq = sqlx::query_scalar!(
-        r#"SELECT COALESCE((SELECT event_seq FROM restaurant_sequences WHERE restaurant_id = $1), 0) AS "seq!""#,
-        restaurant
+    let head = sqlx::query!(
+        r#"SELECT COALESCE((SELECT event_seq FROM restaurant_sequences WHERE restaurant_id = $1), 0) AS "seq!",
+                  $2::bigint IS NULL OR EXISTS (SELECT 1 FROM stations WHERE id = $2 AND restaurant_id = $1)
+                  AS "station_known!""#,
+        restaurant,
+        station
     )
     .fetch_one(&mut *tx)
     .await?;
+    if !head.station_known {
+        return Ok(None);
+    }
+    // The partial index on active orders finds them; a line's station is checked within the
+    // order's own lines (the (order_id, position) index), at most 100 of them.
     let rows = select_orders!(
         " FROM orders o JOIN restaurants r ON r.id = o.restaurant_id
          WHERE o.restaurant_id = $1 AND o.status IN ('confirmed', 'preparing', 'ready')
+           AND ($2::bigint IS NULL
+                OR EXISTS (SELECT 1 FROM order_items si WHERE si.order_id = o.id AND si.station_id = $2))
          ORDER BY o.created_at, o.id",
-        restaurant
+        restaurant,
+        station
     )
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok((seq, into_orders(rows)?))
+    Ok(Some((head.seq, into_orders(rows)?)))
 }

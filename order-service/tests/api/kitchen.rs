@@ -351,5 +351,5 @@ async fn kitchen_list_access_is_401_then_404_then_403() {
         .get(&format!("/api/kitchen/{slug}/orders/"), Some(&empty.access))
         .await
         .expect(200);
-    assert_eq!(list, json!({"seq": 0, "orders": []}));
+    assert_eq!(list, json!({"seq": 0, "orders": [], "all_day": []}));
 }

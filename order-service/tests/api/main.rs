@@ -5,6 +5,7 @@ mod auth;
 mod customer;
 mod errors;
 mod events;
+mod floor;
 mod helpers;
 mod kitchen;
 mod menu;
