@@ -125,6 +125,31 @@ pub async fn prune(db: &PgPool, retention: Duration) -> Result<u64, sqlx::Error>
     }
 }
 
+/// Kitchen writes' idempotency keys are kept this long (API.md: at least 24 hours; the hourly
+/// pruning keeps each one up to an hour more).
+pub const KITCHEN_KEY_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
+/// Deletes kitchen idempotency keys older than `retention`, in batches. Returns how many went.
+#[tracing::instrument(name = "db.events.prune_kitchen_keys", skip_all)]
+pub async fn prune_kitchen_keys(db: &PgPool, retention: Duration) -> Result<u64, sqlx::Error> {
+    let mut total = 0;
+    loop {
+        let deleted = sqlx::query!(
+            "DELETE FROM kitchen_idempotency_keys WHERE (order_id, idempotency_key) IN (
+                SELECT order_id, idempotency_key FROM kitchen_idempotency_keys
+                WHERE created_at < now() - make_interval(secs => $1) LIMIT 5000)",
+            retention.as_secs_f64()
+        )
+        .execute(db)
+        .await?
+        .rows_affected();
+        total += deleted;
+        if deleted < 5000 {
+            return Ok(total);
+        }
+    }
+}
+
 /// Prunes once an hour until `stop`.
 pub async fn run_pruner(db: PgPool, retention: Duration, stop: CancellationToken) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
@@ -137,6 +162,11 @@ pub async fn run_pruner(db: PgPool, retention: Duration, stop: CancellationToken
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "pruned old events"),
             Err(error) => tracing::warn!(%error, "pruning events failed"),
+        }
+        match prune_kitchen_keys(&db, KITCHEN_KEY_RETENTION).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "pruned old kitchen idempotency keys"),
+            Err(error) => tracing::warn!(%error, "pruning kitchen idempotency keys failed"),
         }
     }
 }

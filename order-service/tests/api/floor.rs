@@ -726,3 +726,39 @@ async fn the_kitchen_list_by_station_with_its_all_day_count() {
         assert!(error["errors"]["station"].is_array(), "{query}: {error}");
     }
 }
+
+#[tokio::test]
+async fn kitchen_keys_are_pruned_after_a_day_and_not_before() {
+    let app = spawn_app().await;
+    let k = kitchen(&app, "luigis").await;
+    let order = app.place_order(&k.slug, &k.menu).await;
+    let path = format!("/api/kitchen/orders/{}/", id(&order));
+    for key in ["old", "fresh"] {
+        with_headers(
+            &app,
+            &k,
+            Method::PATCH,
+            &path,
+            &[("Idempotency-Key", key)],
+            Some(json!({"rush": key == "old"})),
+        )
+        .await
+        .expect(200);
+    }
+    sqlx::query("UPDATE kitchen_idempotency_keys SET created_at = now() - interval '25 hours' WHERE idempotency_key = 'old'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let retention = order_service::storage::events::KITCHEN_KEY_RETENTION;
+    assert_eq!(retention.as_secs(), 24 * 3600);
+    let pruned = order_service::storage::events::prune_kitchen_keys(&app.db, retention)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 1);
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT idempotency_key FROM kitchen_idempotency_keys")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(left, vec!["fresh".to_owned()]);
+}
