@@ -97,6 +97,8 @@ async fn show_list(
     Ok(seq)
 }
 
+/// One order as a line of text: status, rush, table, and each line with its station, struck
+/// through (`✓`) once done.
 fn line(order: &Value, seq: i64) -> String {
     let items: Vec<String> = order["items"]
         .as_array()
@@ -104,8 +106,13 @@ fn line(order: &Value, seq: i64) -> String {
             items
                 .iter()
                 .map(|i| {
+                    let done = if i["done_at"].is_string() { "✓ " } else { "" };
+                    let station = i["station"]["name"]
+                        .as_str()
+                        .map(|name| format!(" @{name}"))
+                        .unwrap_or_default();
                     format!(
-                        "{}× {} {}",
+                        "{done}{}× {} {}{station}",
                         i["quantity"],
                         i["variant_label"].as_str().unwrap_or(""),
                         i["name"].as_str().unwrap_or("")
@@ -114,13 +121,48 @@ fn line(order: &Value, seq: i64) -> String {
                 .collect()
         })
         .unwrap_or_default();
+    let done = order["items"]
+        .as_array()
+        .map(|items| items.iter().filter(|i| i["done_at"].is_string()).count())
+        .unwrap_or(0);
+    let total = order["items"].as_array().map_or(0, Vec::len);
     format!(
-        "seq {seq:>5}  {:<10} v{}  table {:<4} {:>8}  {}  {}",
-        order["status"].as_str().unwrap_or("?"),
+        "seq {seq:>5}  {:<15} v{}  table {:<4} {:>8}  {}  [{done}/{total} done]  {}",
+        format!(
+            "{}{}",
+            order["status"].as_str().unwrap_or("?"),
+            if order["rush"] == true { " RUSH" } else { "" }
+        ),
         order["version"],
         order["table_identifier"].as_str().unwrap_or("-"),
         order["total_price"].as_str().unwrap_or("?"),
         order["id"].as_str().unwrap_or("?"),
         items.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn a_line_shows_rush_stations_and_lines_done() {
+        let order = json!({
+            "id": "5b2f", "status": "preparing", "version": 3, "rush": true,
+            "table_identifier": "7", "total_price": "21.74",
+            "items": [
+                {"quantity": 2, "variant_label": "Large", "name": "Pizza",
+                 "station": {"id": 1, "name": "grill"}, "done_at": "2026-12-02T12:00:00Z"},
+                {"quantity": 1, "variant_label": "Regular", "name": "Salad", "station": null, "done_at": null}
+            ]
+        });
+        let text = super::line(&order, 9);
+        assert!(text.contains("preparing RUSH"), "{text}");
+        assert!(text.contains("✓ 2× Large Pizza @grill"), "{text}");
+        assert!(
+            text.contains("1× Regular Salad,") || text.ends_with("1× Regular Salad"),
+            "{text}"
+        );
+        assert!(text.contains("[1/2 done]"), "{text}");
+    }
 }
