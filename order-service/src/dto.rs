@@ -181,3 +181,50 @@ pub struct TicketKey {
 pub struct Health {
     pub status: String,
 }
+
+/// The kitchen's timings over `[from, to)`: counts of the orders confirmed in it, their
+/// ticket times (confirm to first `ready`), and each station's line times (confirm to the
+/// line crossed off in it). Seconds have at most one decimal place; `null` where there is
+/// nothing to measure.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KitchenStats {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub orders: StatsOrders,
+    pub ticket_seconds: TicketSeconds,
+    /// Every current station of the restaurant, by name; one without lines done in the
+    /// window has `lines: 0` and `null` percentiles.
+    pub stations: Vec<StationSeconds>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatsOrders {
+    /// Orders confirmed in the window.
+    pub confirmed: i64,
+    /// Of those, the ones now `completed`.
+    pub completed: i64,
+    /// Of those, the ones now `cancelled`.
+    pub cancelled: i64,
+}
+
+/// Seconds from confirm to the first `ready` (a recall does not undo it), over the orders
+/// confirmed in the window that reached `ready`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketSeconds {
+    pub count: i64,
+    #[schema(example = 612.4)]
+    pub p50: Option<f64>,
+    pub p90: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// Seconds from the order's confirm to `done_at`, over the station's lines crossed off in the
+/// window (lines count at the station they were snapshotted at).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StationSeconds {
+    pub id: i64,
+    pub name: String,
+    pub lines: i64,
+    pub p50: Option<f64>,
+    pub p90: Option<f64>,
+}

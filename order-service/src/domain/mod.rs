@@ -8,4 +8,5 @@ pub mod menu;
 pub mod orders;
 pub mod restaurants;
 pub mod roles;
+pub mod stats;
 pub mod text;

@@ -7,6 +7,7 @@ mod kitchen;
 mod menu;
 mod ops;
 mod restaurants;
+mod stats;
 
 use std::time::Duration;
 
@@ -92,6 +93,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(kitchen::events))
         .routes(routes!(kitchen::ws_ticket))
         .routes(routes!(kitchen::ticket_key))
+        .routes(routes!(stats::stats))
         .split_for_parts()
 }
 

@@ -12,3 +12,4 @@ mod menu;
 mod openapi;
 mod ops;
 mod restaurants;
+mod stats;
