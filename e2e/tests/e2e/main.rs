@@ -2,6 +2,7 @@
 
 mod configuration;
 mod faults;
+mod floor;
 mod flow;
 mod helpers;
 mod instances;
