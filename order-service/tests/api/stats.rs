@@ -79,13 +79,9 @@ async fn pizza_and_salad(app: &TestApp, k: &Kitchen) -> Value {
 
 async fn walk(app: &TestApp, k: &Kitchen, order: &Value, statuses: &[&str]) {
     for status in statuses {
-        app.move_order(
-            &k.cook.access,
-            &order["id"].as_str().unwrap().to_owned(),
-            status,
-        )
-        .await
-        .expect(200);
+        app.move_order(&k.cook.access, order["id"].as_str().unwrap(), status)
+            .await
+            .expect(200);
     }
 }
 
