@@ -86,7 +86,7 @@ async fn one_trace_runs_from_the_request_to_the_kitchen_screen() {
         request.parent_span_id, caller,
         "continues the caller's trace"
     );
-    let database = find(&spans, trace, "db.orders.transition").expect("database span");
+    let database = find(&spans, trace, "db.orders.apply").expect("database span");
     assert_eq!(database.parent_span_id, request.span_context.span_id());
     let publish = of_kind(&spans, trace, SpanKind::Producer).expect("publish span");
     assert_eq!(publish.name, "orders.luigis.preparing publish");
