@@ -41,18 +41,14 @@ ALTER TABLE orders
     -- so ticket times (confirm -> first ready) survive a recall.
     ADD COLUMN first_ready_at    timestamptz;
 
--- Orders confirmed before this migration: the last status move is the newest event the log
--- still has of the order (every event so far was a confirm or a status move), else its
--- confirmation; `ready` and `completed` are dated from their events where kept.
+-- Orders confirmed before this migration: until now only a status move changed an order, so
+-- its last status move is its `updated_at`; `ready` and `completed` are dated from the event
+-- log where it still has them (a completed order's completion is its last move).
 UPDATE orders o SET
-    status_changed_at = COALESCE(
-        (SELECT max(e.occurred_at) FROM order_events e WHERE e.order_id = o.id), o.created_at),
+    status_changed_at = o.updated_at,
     first_ready_at = (SELECT min(e.occurred_at) FROM order_events e
                       WHERE e.order_id = o.id AND e.payload -> 'order' ->> 'status' = 'ready'),
-    completed_at = CASE WHEN o.status = 'completed' THEN COALESCE(
-        (SELECT max(e.occurred_at) FROM order_events e
-         WHERE e.order_id = o.id AND e.payload -> 'order' ->> 'status' = 'completed'),
-        o.updated_at) END;
+    completed_at = CASE WHEN o.status = 'completed' THEN o.updated_at END;
 UPDATE orders SET ready_at = COALESCE(first_ready_at, CASE WHEN status = 'ready' THEN status_changed_at END)
     WHERE status IN ('ready', 'completed', 'cancelled');
 UPDATE orders SET first_ready_at = ready_at WHERE first_ready_at IS NULL;

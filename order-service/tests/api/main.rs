@@ -9,6 +9,7 @@ mod floor;
 mod helpers;
 mod kitchen;
 mod menu;
+mod migrations;
 mod openapi;
 mod ops;
 mod restaurants;

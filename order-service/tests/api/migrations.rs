@@ -1,0 +1,103 @@
+//! The kitchen-floor migration on a database that already has orders: each gets sensible
+//! values (no station, not done, status times from what the event log knows).
+
+use sqlx::{Connection, PgConnection, migrate::Migrator};
+use test_support::database::TestDatabase;
+
+static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+#[tokio::test]
+async fn orders_from_before_the_kitchen_floor_get_sensible_values() {
+    let database = TestDatabase::new();
+    let mut admin = PgConnection::connect(&format!("{}/postgres", test_support::database::SERVER))
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE \"{}\"",
+        database.name
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let mut db = PgConnection::connect(&database.url()).await.unwrap();
+    // The schema as it was before the kitchen floor.
+    let before = Migrator {
+        migrations: MIGRATOR
+            .migrations
+            .iter()
+            .filter(|m| m.version < 20261202000001)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into(),
+        ..Migrator::DEFAULT
+    };
+    before.run(&mut db).await.unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO users (id, email, password_hash, first_name, last_name)
+             VALUES ('00000000-0000-0000-0000-000000000001', 'o@example.com', 'x', 'O', 'W');
+         INSERT INTO restaurants (id, name, slug, owner_id)
+             VALUES ('00000000-0000-0000-0000-0000000000a1', 'Luigi', 'luigis', '00000000-0000-0000-0000-000000000001');
+         INSERT INTO menu_categories (restaurant_id, name) VALUES ('00000000-0000-0000-0000-0000000000a1', 'Mains');
+         INSERT INTO menu_items (restaurant_id, category_id, name)
+             SELECT restaurant_id, id, 'Pizza' FROM menu_categories;
+         INSERT INTO menu_variants (item_id, label, price) SELECT id, 'Large', 9.50 FROM menu_items;
+         -- confirmed (no later event), ready, and completed whose events were pruned.
+         INSERT INTO orders (id, restaurant_id, status, version, raw_input, language, total_price, created_at, updated_at) VALUES
+             ('00000000-0000-0000-0000-00000000000c', '00000000-0000-0000-0000-0000000000a1', 'confirmed', 1, '', 'en', 9.50, '2026-11-30 12:00Z', '2026-11-30 12:00Z'),
+             ('00000000-0000-0000-0000-00000000000d', '00000000-0000-0000-0000-0000000000a1', 'ready', 3, '', 'en', 9.50, '2026-11-30 12:00Z', '2026-11-30 12:09Z'),
+             ('00000000-0000-0000-0000-00000000000e', '00000000-0000-0000-0000-0000000000a1', 'completed', 4, '', 'en', 9.50, '2026-11-30 11:00Z', '2026-11-30 11:30Z');
+         INSERT INTO order_items (order_id, position, menu_item_id, name, variant_id, variant_label, variant_price, quantity)
+             SELECT o.id, 0, i.id, 'Pizza', v.id, 'Large', 9.50, 1 FROM orders o, menu_items i, menu_variants v;
+         INSERT INTO order_events (event_id, restaurant_id, seq, order_id, routing_key, payload, occurred_at, published_at) VALUES
+             (gen_random_uuid(), '00000000-0000-0000-0000-0000000000a1', 1, '00000000-0000-0000-0000-00000000000d', 'orders.luigis.confirmed',
+              '{\"order\": {\"status\": \"confirmed\"}}', '2026-11-30 12:00Z', now()),
+             (gen_random_uuid(), '00000000-0000-0000-0000-0000000000a1', 2, '00000000-0000-0000-0000-00000000000d', 'orders.luigis.preparing',
+              '{\"order\": {\"status\": \"preparing\"}}', '2026-11-30 12:03Z', now()),
+             (gen_random_uuid(), '00000000-0000-0000-0000-0000000000a1', 3, '00000000-0000-0000-0000-00000000000d', 'orders.luigis.ready',
+              '{\"order\": {\"status\": \"ready\"}}', '2026-11-30 12:09Z', now());",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    MIGRATOR.run(&mut db).await.unwrap();
+    let rows: Vec<(String, bool, String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT status, rush, to_char(status_changed_at AT TIME ZONE 'UTC', 'HH24:MI'),
+                to_char(ready_at AT TIME ZONE 'UTC', 'HH24:MI'), to_char(completed_at AT TIME ZONE 'UTC', 'HH24:MI'),
+                to_char(first_ready_at AT TIME ZONE 'UTC', 'HH24:MI')
+         FROM orders ORDER BY id",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let some = |t: &str| Some(t.to_owned());
+    assert_eq!(
+        rows,
+        vec![
+            ("confirmed".into(), false, "12:00".into(), None, None, None),
+            (
+                "ready".into(),
+                false,
+                "12:09".into(),
+                some("12:09"),
+                None,
+                some("12:09")
+            ),
+            // Its events are gone: its last change is its completion; when it was ready is unknown.
+            (
+                "completed".into(),
+                false,
+                "11:30".into(),
+                None,
+                some("11:30"),
+                None
+            ),
+        ]
+    );
+    let lines: Vec<(Option<i64>, bool)> =
+        sqlx::query_as("SELECT station_id, done_at IS NOT NULL FROM order_items")
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+    assert!(lines.iter().all(|line| *line == (None, false)), "{lines:?}");
+    db.close().await.unwrap();
+}
