@@ -6,6 +6,16 @@ use test_support::database::TestDatabase;
 
 static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 
+/// status, rush, then status_changed_at, ready_at, completed_at, first_ready_at as HH:MI.
+type OrderTimes = (
+    String,
+    bool,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 #[tokio::test]
 async fn orders_from_before_the_kitchen_floor_get_sensible_values() {
     let database = TestDatabase::new();
@@ -60,7 +70,7 @@ async fn orders_from_before_the_kitchen_floor_get_sensible_values() {
     .await
     .unwrap();
     MIGRATOR.run(&mut db).await.unwrap();
-    let rows: Vec<(String, bool, String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+    let rows: Vec<OrderTimes> = sqlx::query_as(
         "SELECT status, rush, to_char(status_changed_at AT TIME ZONE 'UTC', 'HH24:MI'),
                 to_char(ready_at AT TIME ZONE 'UTC', 'HH24:MI'), to_char(completed_at AT TIME ZONE 'UTC', 'HH24:MI'),
                 to_char(first_ready_at AT TIME ZONE 'UTC', 'HH24:MI')
