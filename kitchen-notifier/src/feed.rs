@@ -48,6 +48,13 @@ pub struct FeedLimits {
     pub gap_wait: Duration,
 }
 
+/// A held-back event this far past the last one delivered cannot be real: the relay publishes
+/// each restaurant's events in order, so holes are a few events (a failover's duplicates and
+/// reorderings), never thousands. Such an event (a publisher's bug) still waits and ends in a
+/// resync, but the sequence does not jump to it, or every real event after it would be taken
+/// for a duplicate.
+pub const MAX_PLAUSIBLE_JUMP: i64 = 10_000;
+
 /// A hole being waited for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Gap {
@@ -192,11 +199,25 @@ impl Feed {
     }
 
     /// Tells subscribers to resync and continues from the oldest event held back. Events
-    /// beyond a further hole stay held.
+    /// beyond a further hole stay held; implausibly far ones are dropped, and the sequence
+    /// then starts afresh with whatever comes next.
     fn restart_from_pending(&mut self) {
         let _ = self.sender.send(Outbound::Resync);
+        let before = self.last_seq.take();
         self.ring.clear();
-        self.last_seq = None;
+        if let Some(last) = before {
+            let implausible = self
+                .pending
+                .split_off(&last.saturating_add(MAX_PLAUSIBLE_JUMP + 1));
+            if !implausible.is_empty() {
+                tracing::warn!(
+                    after = last,
+                    first = implausible.keys().next().copied(),
+                    dropped = implausible.len(),
+                    "dropped events implausibly far ahead of the sequence"
+                );
+            }
+        }
         if let Some((seq, frame)) = self.pending.pop_first() {
             self.emit(seq, frame);
             self.drain_pending();
@@ -382,6 +403,33 @@ mod tests {
         assert_eq!(feed.ingest(2, frame(2), start).0, Ingested::Duplicate);
         assert_eq!(feed.ingest(5, frame(5), start).0, Ingested::Sent);
         assert_eq!(received(&mut rx), vec![5]);
+    }
+
+    #[test]
+    fn an_event_implausibly_far_ahead_ends_in_a_resync_without_swallowing_real_ones() {
+        let mut feed = feed(256);
+        let (mut rx, _) = feed.subscribe(None);
+        let start = Instant::now();
+        feed.ingest(5, frame(5), start);
+        let bogus = 5 + MAX_PLAUSIBLE_JUMP + 1;
+        assert_eq!(
+            feed.ingest(bogus, frame(bogus), start).0,
+            Ingested::HeldBack
+        );
+        let outcome = feed.gap_deadline_passed(start + WAIT);
+        assert_eq!(outcome.resynced, Some(6));
+        assert_eq!(outcome.next_deadline, None);
+        assert_eq!(received(&mut rx), vec![5, 0]);
+        // The real events that follow are delivered, not dropped as duplicates.
+        for seq in 6..=8 {
+            assert_eq!(feed.ingest(seq, frame(seq), start).0, Ingested::Sent);
+        }
+        assert_eq!(received(&mut rx), vec![6, 7, 8]);
+        // A jump within the bound is still a real hole: the sequence continues from it.
+        let far = 8 + MAX_PLAUSIBLE_JUMP;
+        feed.ingest(far, frame(far), start);
+        feed.gap_deadline_passed(start + WAIT);
+        assert_eq!(received(&mut rx), vec![0, far]);
     }
 
     #[test]

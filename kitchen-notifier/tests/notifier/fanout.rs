@@ -142,3 +142,28 @@ impl RouteProbe {
         confirmation.take_message().is_none()
     }
 }
+
+#[tokio::test]
+async fn an_event_implausibly_far_ahead_does_not_swallow_the_real_ones() {
+    let notifier = spawn_notifier().await;
+    let mut client = notifier.connect("luigis").await;
+    let publisher = notifier.publisher().await;
+    publisher.publish(&event("luigis", 1, "confirmed")).await;
+    // A publisher's bug: a seq a million ahead.
+    publisher
+        .publish(&event("luigis", 1_000_000, "confirmed"))
+        .await;
+    publisher.publish(&event("luigis", 2, "preparing")).await;
+    publisher.publish(&event("luigis", 3, "ready")).await;
+    for seq in 1..=3 {
+        assert_eq!(client.next_json().await["seq"], seq);
+    }
+    // The hole after it never fills: a resync, and the bogus event is not delivered.
+    assert_eq!(
+        client.next_json().await,
+        serde_json::json!({"event": "resync"})
+    );
+    // Real events after it still arrive.
+    publisher.publish(&event("luigis", 4, "completed")).await;
+    assert_eq!(client.next_json().await["seq"], 4);
+}
