@@ -243,6 +243,44 @@ async fn only_what_happened_in_the_window_counts() {
 }
 
 #[tokio::test]
+async fn lines_count_at_their_snapshot_station_under_its_current_name() {
+    let app = spawn_app().await;
+    let k = kitchen(&app, "luigis").await;
+    let grill = station(&app, &k, "grill", Some(k.menu.pizza)).await;
+    let order = app.place_order(&k.slug, &k.menu).await;
+    // After the confirm, pizzas move to a new station and the old one is renamed: the line
+    // still counts at its snapshot station, listed under the name it has now.
+    let oven = station(&app, &k, "oven", Some(k.menu.pizza)).await;
+    sqlx::query("UPDATE stations SET name = 'charcoal' WHERE id = $1")
+        .bind(grill)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    date_line(&app, id(&order), 0, Some(base() + Duration::seconds(10))).await;
+    date_order(&app, id(&order), base(), None).await;
+    let window = (base(), base() + Duration::hours(1));
+    let body = stats(&app, &k, window.0, window.1).await;
+    assert_eq!(
+        body["stations"],
+        json!([
+            {"id": grill, "name": "charcoal", "lines": 1, "p50": 10.0, "p90": 10.0},
+            {"id": oven, "name": "oven", "lines": 0, "p50": null, "p90": null},
+        ])
+    );
+    // A deleted station is no longer listed.
+    sqlx::query("DELETE FROM stations WHERE id = $1")
+        .bind(grill)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let body = stats(&app, &k, window.0, window.1).await;
+    assert_eq!(
+        body["stations"],
+        json!([{"id": oven, "name": "oven", "lines": 0, "p50": null, "p90": null}])
+    );
+}
+
+#[tokio::test]
 async fn the_default_window_is_the_last_24_hours() {
     let app = spawn_app().await;
     let k = kitchen(&app, "luigis").await;
