@@ -44,7 +44,13 @@ pub struct Tuning {
     pub ticket_key_refetch_interval: Duration,
     /// A socket that was sent no other frame for this long is sent a heartbeat.
     pub heartbeat_interval: Duration,
+    /// Sockets this instance holds at most (open or being opened); beyond, handshakes get 503.
+    pub max_connections: usize,
 }
+
+/// About 200 MiB of sockets at ~10 KiB each, and within a common file-descriptor limit
+/// (`ulimit -n` 20,000 on the build machine); raise both together.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 20_000;
 
 impl Default for Tuning {
     fn default() -> Self {
@@ -59,6 +65,7 @@ impl Default for Tuning {
             write_timeout: Duration::from_secs(10),
             ticket_key_refetch_interval: Duration::from_secs(5),
             heartbeat_interval: Duration::from_secs(10),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -134,6 +141,17 @@ impl Config {
                 "1 to 64 letters, digits, '-', '_' or '.'",
             ));
         }
+        let max_connections: usize = env.parse(
+            "NOTIFIER_MAX_CONNECTIONS",
+            DEFAULT_MAX_CONNECTIONS,
+            "expected a whole number of sockets, at least 1",
+        )?;
+        if max_connections == 0 {
+            return Err(error(
+                "NOTIFIER_MAX_CONNECTIONS",
+                "expected a whole number of sockets, at least 1",
+            ));
+        }
         Ok(Config {
             amqp_url: env.amqp_url()?,
             listen_addr,
@@ -142,7 +160,10 @@ impl Config {
             ticket_public_key_pem,
             instance_id,
             log_format: env.log_format()?,
-            tuning: Tuning::default(),
+            tuning: Tuning {
+                max_connections,
+                ..Tuning::default()
+            },
         })
     }
 
@@ -193,6 +214,8 @@ mod tests {
             ("ORDER_SERVICE_URL", "ftp:/x"),
             ("TICKET_PUBLIC_KEY", "garbage"),
             ("NOTIFIER_INSTANCE_ID", "a b"),
+            ("NOTIFIER_MAX_CONNECTIONS", "0"),
+            ("NOTIFIER_MAX_CONNECTIONS", "many"),
             ("LOG_FORMAT", "yaml"),
         ] {
             let error = from(&[(name, value)]).unwrap_err();

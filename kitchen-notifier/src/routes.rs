@@ -123,6 +123,16 @@ async fn handshake(
             "The notifier is shutting down.",
         );
     }
+    // A place is taken before anything is set up, so concurrent handshakes cannot overshoot
+    // the cap; the sockets already open are not touched.
+    let Some(place) = SocketPlace::take(&state.connected_sockets, state.tuning.max_connections)
+    else {
+        metrics::counter!("ws_capacity_refusals_total").increment(1);
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "This notifier holds as many sockets as it may; try again shortly or another instance.",
+        );
+    };
     let subscription = match state.hub.subscribe(slug.clone(), after).await {
         Ok(subscription) => subscription,
         Err(error) => {
@@ -144,20 +154,49 @@ async fn handshake(
     };
     let tuning = state.tuning.clone();
     let shutdown = state.shutdown.child_token();
-    let open = state.connected_sockets.clone();
     state.sockets.spawn(async move {
         let Ok(ws) = socket.await else {
             return;
         };
-        let now_open = open.fetch_add(1, Ordering::Relaxed) + 1;
-        metrics::gauge!("ws_connections").set(now_open as f64);
+        metrics::gauge!("ws_connections").set(place.open() as f64);
         let ended = ws::serve(ws, subscription, tuning, shutdown).await;
-        let now_open = open.fetch_sub(1, Ordering::Relaxed) - 1;
-        metrics::gauge!("ws_connections").set(now_open as f64);
+        drop(place);
         metrics::counter!("ws_closed_total", "reason" => ended.as_str()).increment(1);
         tracing::debug!(%slug, ?ended, "kitchen socket closed");
     });
     response.into_response()
+}
+
+/// One socket's place under `NOTIFIER_MAX_CONNECTIONS`, from the handshake until the socket
+/// ends; released on drop, whichever way the handshake or the socket ends.
+struct SocketPlace {
+    count: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl SocketPlace {
+    fn take(count: &std::sync::Arc<std::sync::atomic::AtomicI64>, max: usize) -> Option<Self> {
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                (held < max).then_some(held + 1)
+            })
+            .ok()
+            .map(|_| SocketPlace {
+                count: count.clone(),
+            })
+    }
+
+    /// Places held now.
+    fn open(&self) -> i64 {
+        self.count.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for SocketPlace {
+    fn drop(&mut self) {
+        let now = self.count.fetch_sub(1, Ordering::AcqRel) - 1;
+        metrics::gauge!("ws_connections").set(now as f64);
+    }
 }
 
 async fn healthz() -> Json<serde_json::Value> {

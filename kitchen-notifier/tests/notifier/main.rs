@@ -3,6 +3,7 @@
 //! screen would.
 
 mod broker;
+mod capacity;
 mod fanout;
 mod handshake;
 mod heartbeat;
