@@ -255,7 +255,7 @@ impl EventPublisher {
     }
 }
 
-/// An event as order-service publishes it.
+/// An event as order-service publishes it (the Order with the kitchen floor's fields).
 pub fn event(slug: &str, seq: i64, status: &str) -> Value {
     event_with_padding(slug, seq, status, 0)
 }
@@ -267,7 +267,8 @@ pub fn event_with_padding(slug: &str, seq: i64, status: &str, lines: usize) -> V
         .map(|i| {
             json!({"id": i, "menu_item_id": 12, "name": "Pizza", "variant_label": "Large", "variant_price": "14.99",
                    "quantity": 2, "special_requests": if lines > 0 { "x".repeat(500) } else { "well done".into() },
-                   "modifiers": [{"id": 3, "name": "Extra Cheese", "price_adjustment": "2.00"}]})
+                   "modifiers": [{"id": 3, "name": "Extra Cheese", "price_adjustment": "2.00"}],
+                   "station": null, "done_at": null})
         })
         .collect();
     json!({
@@ -279,7 +280,9 @@ pub fn event_with_padding(slug: &str, seq: i64, status: &str, lines: usize) -> V
         "order": {
             "id": Uuid::new_v4(), "restaurant": slug, "status": status, "version": 1,
             "table_identifier": "5", "total_price": "33.98", "language": "en",
-            "created_at": now, "updated_at": now, "items": items
+            "created_at": now, "updated_at": now, "items": items,
+            "rush": false, "recalled_at": null, "status_changed_at": now, "ready_at": null,
+            "completed_at": null
         }
     })
 }
