@@ -6,6 +6,10 @@
 use std::{
     io,
     pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     task::{Context, Poll, ready},
 };
 
@@ -16,14 +20,18 @@ pub struct Batching<W> {
     pending: Vec<u8>,
     /// How much of `pending` the socket has taken.
     written: usize,
+    /// Bytes the socket has taken in all, so a writer can tell a slow client (still taking
+    /// bytes) from a stuck one.
+    progress: Arc<AtomicU64>,
 }
 
 impl<W> Batching<W> {
-    pub fn new(inner: W) -> Self {
+    pub fn new(inner: W, progress: Arc<AtomicU64>) -> Self {
         Self {
             inner,
             pending: Vec::new(),
             written: 0,
+            progress,
         }
     }
 }
@@ -67,6 +75,7 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for Batching<W> {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
             this.written += n;
+            this.progress.fetch_add(n as u64, Ordering::Relaxed);
         }
         // Released, not kept: most sockets are idle most of the time.
         this.pending = Vec::new();
@@ -91,7 +100,8 @@ mod tests {
     #[tokio::test]
     async fn nothing_reaches_the_socket_before_the_flush_and_everything_after() {
         let (client, mut server) = tokio::io::duplex(64);
-        let mut batching = Batching::new(client);
+        let progress = Arc::new(AtomicU64::new(0));
+        let mut batching = Batching::new(client, progress.clone());
         batching.write_all(b"first ").await.unwrap();
         batching.write_all(b"second").await.unwrap();
         let mut probe = [0u8; 16];
@@ -113,6 +123,11 @@ mod tests {
         });
         batching.flush().await.unwrap();
         assert!(batching.pending.capacity() == 0, "buffer released");
+        assert_eq!(
+            progress.load(Ordering::Relaxed),
+            212,
+            "every byte taken is counted"
+        );
         batching.shutdown().await.unwrap();
         drop(batching);
         let all = reader.await.unwrap();
@@ -123,7 +138,7 @@ mod tests {
     #[tokio::test]
     async fn vectored_writes_take_every_slice() {
         let (client, mut server) = tokio::io::duplex(1 << 16);
-        let mut batching = Batching::new(client);
+        let mut batching = Batching::new(client, Arc::default());
         assert!(batching.is_write_vectored());
         let slices = [
             io::IoSlice::new(b"header|"),

@@ -38,7 +38,9 @@ pub struct Tuning {
     pub unbind_grace: Duration,
     /// Largest frame a client may send.
     pub max_client_frame: usize,
-    /// A write to a client that takes longer than this closes that client.
+    /// A write to which the client takes no byte for this long closes it without a close
+    /// frame (nothing more can be sent). A client that is only slow is closed with `resync`
+    /// and 1013 once more than `client_backlog` frames wait for it.
     pub write_timeout: Duration,
     /// The ticket key is refetched (after a signature that does not verify) at most this often.
     pub ticket_key_refetch_interval: Duration,
@@ -62,7 +64,7 @@ impl Default for Tuning {
             gap_wait: Duration::from_secs(1),
             unbind_grace: Duration::from_secs(30),
             max_client_frame: 4096,
-            write_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(60),
             ticket_key_refetch_interval: Duration::from_secs(5),
             heartbeat_interval: Duration::from_secs(10),
             max_connections: DEFAULT_MAX_CONNECTIONS,

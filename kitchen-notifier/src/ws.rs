@@ -149,15 +149,20 @@ pub async fn serve(
     tuning: Tuning,
     shutdown: CancellationToken,
 ) -> Ended {
+    let progress = Arc::new(AtomicU64::new(0));
     let (mut read_half, write_half) = ws.split(|io| {
         let (read, write) = tokio::io::split(io);
-        (read, Batching::new(write))
+        (read, Batching::new(write, progress.clone()))
     });
     // Over the limit is refused before the payload is buffered (the check is `>=`).
     read_half.set_max_message_size(tuning.max_client_frame + 1);
     let shared = Arc::new(Shared::new());
     let reader = tokio::spawn(read_loop(read_half, shared.clone()));
-    let ended = write_loop(write_half, subscription, &shared, &tuning, shutdown).await;
+    let limit = WriteLimit {
+        progress: &progress,
+        stall: tuning.write_timeout,
+    };
+    let ended = write_loop(write_half, subscription, &shared, &tuning, limit, shutdown).await;
     reader.abort();
     ended
 }
@@ -205,9 +210,9 @@ async fn write_loop(
     mut subscription: Subscription,
     shared: &Shared,
     tuning: &Tuning,
+    timeout: WriteLimit<'_>,
     shutdown: CancellationToken,
 ) -> Ended {
-    let timeout = tuning.write_timeout;
     match std::mem::replace(&mut subscription.replay, Replay::Nothing) {
         Replay::Nothing => {}
         Replay::Resync => {
@@ -391,12 +396,29 @@ async fn queue(out: &mut Out, frame: Frame<'_>) -> bool {
     out.write_frame(frame).await.is_ok()
 }
 
-/// Sends the batch; false when the client is gone or does not take it in time.
-async fn flush(out: &mut Out, timeout: Duration) -> bool {
-    matches!(tokio::time::timeout(timeout, out.flush()).await, Ok(Ok(())))
+/// How long a write may go without the socket taking a byte. A client that falls behind but
+/// still reads is not cut off by it: it is found too slow by what waits for it (the feed's
+/// backlog), and is then sent `resync` and 1013 once it takes them.
+#[derive(Clone, Copy)]
+struct WriteLimit<'a> {
+    progress: &'a AtomicU64,
+    stall: Duration,
 }
 
-/// Writes one frame now; false when the client is gone or does not take it in time.
-async fn send(out: &mut Out, frame: Frame<'_>, timeout: Duration) -> bool {
-    queue(out, frame).await && flush(out, timeout).await
+/// Sends the batch; false when the client is gone or took nothing for the stall limit.
+async fn flush(out: &mut Out, limit: WriteLimit<'_>) -> bool {
+    loop {
+        let before = limit.progress.load(Ordering::Relaxed);
+        // Batching keeps what is left to write, so a flush cut off here resumes where it was.
+        match tokio::time::timeout(limit.stall, out.flush()).await {
+            Ok(result) => return result.is_ok(),
+            Err(_) if limit.progress.load(Ordering::Relaxed) != before => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Writes one frame now; false when the client is gone or took nothing for the stall limit.
+async fn send(out: &mut Out, frame: Frame<'_>, limit: WriteLimit<'_>) -> bool {
+    queue(out, frame).await && flush(out, limit).await
 }

@@ -10,3 +10,4 @@ mod heartbeat;
 mod helpers;
 mod protocol;
 mod sequencing;
+mod slow;
