@@ -61,13 +61,42 @@ impl Client {
         }
     }
 
-    /// Asserts that nothing arrives within `wait`.
+    /// Asserts that the socket stays open and quiet for `wait`: no text frame, and no close, no
+    /// error, no end of the stream either (a closed socket is not a silent one). Pings and
+    /// pongs may pass.
     pub async fn expect_silence(&mut self, wait: Duration) {
-        if let Ok(Some(Ok(Message::Text(text)))) =
-            tokio::time::timeout(wait, self.stream.next()).await
-        {
-            panic!("unexpected frame: {text}");
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let Ok(message) = tokio::time::timeout_at(deadline, self.stream.next()).await else {
+                return;
+            };
+            match message {
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(Message::Text(text))) => panic!("unexpected frame: {text}"),
+                Some(Ok(Message::Close(frame))) => {
+                    panic!("the socket was closed ({frame:?}) instead of staying silent")
+                }
+                Some(Ok(other)) => panic!("unexpected message: {other:?}"),
+                Some(Err(error)) => panic!("the socket failed instead of staying silent: {error}"),
+                None => panic!("the socket ended instead of staying silent"),
+            }
         }
+    }
+
+    /// Closes the socket as a client leaving would (a close frame, code 1000), and waits for
+    /// the server's close in return, or the end of the stream.
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+        let drained = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(Ok(message)) = self.stream.next().await {
+                if message.is_close() {
+                    break;
+                }
+            }
+        });
+        drained
+            .await
+            .expect("the server answers the close within 10 s");
     }
 
     pub async fn send_text(&mut self, text: String) {
