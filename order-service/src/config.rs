@@ -24,6 +24,9 @@ pub struct Config {
     pub ticket_private_key_pem: Option<SecretString>,
     pub event_retention: Duration,
     pub log_format: LogFormat,
+    /// Web origins (`https://host[:port]`) whose pages may call the API from a browser. The
+    /// service's own pages are same-origin and need none; by default no other page may.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl fmt::Debug for Config {
@@ -40,6 +43,7 @@ impl fmt::Debug for Config {
             .field("ticket_private_key_pem", &self.ticket_private_key_pem)
             .field("event_retention", &self.event_retention)
             .field("log_format", &self.log_format)
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
             .finish()
     }
 }
@@ -109,6 +113,12 @@ impl Config {
         if jwt_secret.expose_secret().len() < 32 {
             return Err(error("JWT_SECRET", "must be at least 32 bytes long"));
         }
+        if let Some(reason) = weak_secret(jwt_secret.expose_secret()) {
+            return Err(error(
+                "JWT_SECRET",
+                format!("{reason}; make one with `openssl rand -hex 32`"),
+            ));
+        }
         let ticket_private_key_pem = env.get("TICKET_PRIVATE_KEY").map(SecretString::from);
         if let Some(pem) = &ticket_private_key_pem {
             crate::auth::tickets::TicketSigner::from_pem(pem.expose_secret())
@@ -125,6 +135,15 @@ impl Config {
                 "expected a whole number of days, at least 7",
             ));
         }
+        let cors_allowed_origins = match env.get("CORS_ALLOWED_ORIGINS") {
+            None => Vec::new(),
+            Some(list) => parse_origins(&list).ok_or_else(|| {
+                error(
+                    "CORS_ALLOWED_ORIGINS",
+                    "expected comma-separated origins such as https://kitchen.example.com",
+                )
+            })?,
+        };
         Ok(Config {
             database_url,
             database_max_connections,
@@ -136,8 +155,56 @@ impl Config {
             ticket_private_key_pem,
             event_retention: Duration::from_secs(retention_days * 24 * 3600),
             log_format: env.log_format()?,
+            cors_allowed_origins,
         })
     }
+}
+
+/// `scheme://host[:port]` origins, comma-separated; `None` if any is not one.
+fn parse_origins(list: &str) -> Option<Vec<String>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            let uri = origin.parse::<axum::http::Uri>().ok()?;
+            let is_origin = matches!(uri.scheme_str(), Some("http" | "https"))
+                && uri.authority().is_some_and(|a| !a.as_str().contains('@'))
+                && uri.path_and_query().is_none();
+            is_origin.then(|| origin.to_owned())
+        })
+        .collect()
+}
+
+/// Why a configured secret is too easy to guess, if it is: a known example, too few distinct
+/// characters, or under 128 bits by a per-character frequency estimate (which a random hex or
+/// base64 string of 32 bytes passes easily and a repeated phrase does not).
+fn weak_secret(secret: &str) -> Option<&'static str> {
+    const EXAMPLES: [&str; 4] = ["change-me", "changeme", "change_me", "example"];
+    let lower = secret.to_ascii_lowercase();
+    if EXAMPLES.iter().any(|example| lower.contains(example)) {
+        return Some("is an example value, which anyone can read");
+    }
+    let mut counts = [0usize; 256];
+    for byte in secret.bytes() {
+        counts[usize::from(byte)] += 1;
+    }
+    let distinct = counts.iter().filter(|count| **count > 0).count();
+    if distinct < 10 {
+        return Some("has too few distinct characters to be secret");
+    }
+    let length = secret.len() as f64;
+    let bits_per_char: f64 = counts
+        .iter()
+        .filter(|count| **count > 0)
+        .map(|count| {
+            let p = *count as f64 / length;
+            -p * p.log2()
+        })
+        .sum();
+    if bits_per_char * length < 128.0 {
+        return Some("is too predictable (under 128 bits)");
+    }
+    None
 }
 
 /// 32 random bytes as hex: a secret nobody else knows, for when none is configured.
@@ -185,6 +252,32 @@ mod tests {
     }
 
     #[test]
+    fn weak_jwt_secrets_are_refused_at_start() {
+        for weak in [
+            "a".repeat(64),
+            "abababababababababababababababababababab".into(),
+            "compose-development-secret-change-me-please".into(),
+            "0123456789012345678901234567890123".into(),
+        ] {
+            let error = from(&[("JWT_SECRET", &weak)]).unwrap_err();
+            assert_eq!(error.variable, "JWT_SECRET", "{weak}");
+            assert!(
+                !error.to_string().contains(&weak),
+                "the secret is not echoed"
+            );
+        }
+        let random = random_secret().unwrap();
+        assert!(from(&[("JWT_SECRET", random.expose_secret())]).is_ok());
+        assert!(
+            from(&[(
+                "JWT_SECRET",
+                "integration-test-secret-integration-test-secret"
+            )])
+            .is_ok()
+        );
+    }
+
+    #[test]
     fn malformed_values_name_their_variable() {
         for (name, value) in [
             ("LISTEN_ADDR", "nope"),
@@ -194,6 +287,8 @@ mod tests {
             ("EVENT_RETENTION_DAYS", "3"),
             ("LOG_FORMAT", "xml"),
             ("DATABASE_MAX_CONNECTIONS", "0"),
+            ("CORS_ALLOWED_ORIGINS", "*"),
+            ("CORS_ALLOWED_ORIGINS", "https://a.example/path"),
             (
                 "TICKET_PRIVATE_KEY",
                 "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----",
