@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub const ACCESS_TTL_SECS: u64 = 15 * 60;
+/// Who issues the tokens and who they are for: checked, so a token some other service signs
+/// with a shared secret (or a kitchen ticket) is never taken for one of ours.
+pub const ISSUER: &str = "kitchen-order-service";
+pub const AUDIENCE: &str = "kitchen-api";
 pub const REFRESH_TTL_SECS: u64 = 7 * 24 * 3600;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +24,8 @@ pub enum TokenKind {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: Uuid,
+    pub iss: String,
+    pub aud: String,
     pub typ: TokenKind,
     pub iat: u64,
     pub exp: u64,
@@ -40,7 +46,9 @@ impl TokenKeys {
     pub fn new(secret: &str) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
         Self {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             decoding: DecodingKey::from_secret(secret.as_bytes()),
@@ -67,6 +75,8 @@ impl TokenKeys {
     ) -> anyhow::Result<String> {
         let claims = Claims {
             sub: user_id,
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
             typ: kind,
             iat,
             exp,
@@ -142,5 +152,34 @@ mod tests {
         let foreign = other.issue(user, TokenKind::Access).unwrap();
         assert!(keys.verify(&foreign, TokenKind::Access).is_err());
         assert!(keys.verify("not.a.jwt", TokenKind::Access).is_err());
+    }
+
+    #[test]
+    fn tokens_of_another_issuer_or_audience_fail() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        let keys = TokenKeys::new(secret);
+        let now = unix_now();
+        for (iss, aud) in [
+            (Some("someone-else"), Some(AUDIENCE)),
+            (Some(ISSUER), Some("kitchen-ws")),
+            (None, Some(AUDIENCE)),
+            (Some(ISSUER), None),
+        ] {
+            let mut claims = serde_json::json!({"sub": Uuid::new_v4(), "typ": "access",
+                "iat": now, "exp": now + 60, "jti": Uuid::new_v4()});
+            if let Some(iss) = iss {
+                claims["iss"] = iss.into();
+            }
+            if let Some(aud) = aud {
+                claims["aud"] = aud.into();
+            }
+            let token = encode(
+                &Header::new(Algorithm::HS256),
+                &claims,
+                &EncodingKey::from_secret(secret.as_bytes()),
+            )
+            .unwrap();
+            assert!(keys.verify(&token, TokenKind::Access).is_err(), "{claims}");
+        }
     }
 }
