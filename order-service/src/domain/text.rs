@@ -1,11 +1,14 @@
 //! Bounded texts. Bounds count characters, as PostgreSQL's `length()` does, so a value that
-//! parses here also fits its column's CHECK.
+//! parses here also fits its column's CHECK; and a text never holds a NUL character, which
+//! valid JSON can carry (`"\u0000"`) but a PostgreSQL `text` cannot store.
 
 use super::fields::{Invalid, Rules};
 
 fn too_long(max: usize) -> String {
     format!("must be at most {max} characters")
 }
+
+const NUL: &str = "must not contain a NUL character";
 
 /// Any text of at most `MAX` characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +18,7 @@ impl<const MAX: usize> Text<MAX> {
     pub fn parse(text: String) -> Result<Self, Invalid> {
         Rules::default()
             .check(text.chars().count() <= MAX, too_long(MAX))
+            .check(!text.contains('\0'), NUL)
             .verdict(|| Text(text))
     }
 
@@ -46,6 +50,7 @@ impl<const MAX: usize> Name<MAX> {
         }
         Rules::default()
             .check(text.chars().count() <= MAX, too_long(MAX))
+            .check(!text.contains('\0'), NUL)
             .verdict(|| Name(text))
     }
 
@@ -67,6 +72,25 @@ mod tests {
         );
         assert!(Text::<3>::parse(String::new()).unwrap().is_empty());
         assert!(Text::<3>::parse("  ".into()).unwrap().is_blank());
+    }
+
+    #[test]
+    fn texts_and_names_hold_no_nul() {
+        assert_eq!(
+            Text::<9>::parse("a\0b".into()).unwrap_err().messages(),
+            [NUL]
+        );
+        assert_eq!(
+            Name::<9>::parse("grill\0".into()).unwrap_err().messages(),
+            [NUL]
+        );
+        assert_eq!(
+            Name::<3>::parse("\0".repeat(4))
+                .unwrap_err()
+                .messages()
+                .len(),
+            2
+        );
     }
 
     #[test]
