@@ -65,6 +65,15 @@ pub struct CategoryDto {
     pub name: String,
     pub sort_order: i32,
     pub is_active: bool,
+    /// The station its items are made at (unless an item has its own), or `null`.
+    pub station_id: Option<i64>,
+}
+
+/// A station of a restaurant (grill, cold, bar, …).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StationDto {
+    pub id: i64,
+    pub name: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -96,6 +105,8 @@ pub struct MenuItemDto {
     pub image_url: Option<String>,
     pub sort_order: i32,
     pub is_active: bool,
+    /// The item's own station, or `null`: then it is made at its category's station.
+    pub station_id: Option<i64>,
     pub variants: Vec<VariantDto>,
     pub modifiers: Vec<ModifierDto>,
 }

@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 
 use super::{
     fields::{Invalid, Rules},
+    stations::{Change, Routing},
     text::{Name, Text},
 };
 
@@ -36,6 +37,7 @@ impl ImageUrl {
                 url.starts_with("https://") || url.starts_with("http://"),
                 "must be an http(s) URL",
             )
+            .check(!url.contains('\0'), "must not contain a NUL character")
             .verdict(|| ImageUrl(url))
     }
 
@@ -48,6 +50,26 @@ impl ImageUrl {
 pub struct CategoryDraft {
     pub name: MenuName,
     pub sort_order: i32,
+    pub station_id: Routing,
+}
+
+/// A PATCH of a category: `None` keeps a field as it is; at least one is given.
+#[derive(Debug, Clone, Default)]
+pub struct CategoryChanges {
+    pub name: Option<MenuName>,
+    pub sort_order: Option<i32>,
+    pub is_active: Option<bool>,
+    /// `Some(None)` routes the category to no station.
+    pub station_id: Change<i64>,
+}
+
+impl CategoryChanges {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.sort_order.is_none()
+            && self.is_active.is_none()
+            && self.station_id.is_none()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +93,8 @@ pub struct ItemDraft {
     pub description: Description,
     pub image_url: Option<ImageUrl>,
     pub sort_order: i32,
+    /// The item's own station; with none it is made at its category's.
+    pub station_id: Routing,
     pub variants: Vec<VariantDraft>,
     pub modifiers: Vec<ModifierDraft>,
 }
@@ -115,6 +139,8 @@ pub struct ItemChanges {
     pub image_url: Option<Option<ImageUrl>>,
     pub sort_order: Option<i32>,
     pub is_active: Option<bool>,
+    /// `Some(None)` clears the item's own station (it is then made at its category's).
+    pub station_id: Change<i64>,
 }
 
 #[derive(Debug, Clone, Default)]

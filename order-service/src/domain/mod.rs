@@ -8,5 +8,6 @@ pub mod menu;
 pub mod orders;
 pub mod restaurants;
 pub mod roles;
+pub mod stations;
 pub mod stats;
 pub mod text;

@@ -9,8 +9,8 @@ use crate::{
     domain::{
         fields::FieldErrors,
         menu::{
-            self, CategoryDraft, Description, ImageUrl, ItemChanges, ItemDraft, Label, MenuName,
-            ModifierChanges, ModifierDraft, VariantChanges, VariantDraft,
+            self, CategoryChanges, CategoryDraft, Description, ImageUrl, ItemChanges, ItemDraft,
+            Label, MenuName, ModifierChanges, ModifierDraft, VariantChanges, VariantDraft,
         },
         roles::Managers,
     },
@@ -18,7 +18,7 @@ use crate::{
     error::{ApiError, ApiResult},
     extract::{Json, PathParam},
     state::AppState,
-    storage,
+    storage::{self, menu::Refused},
 };
 
 /// A PATCH field: absent (`None`), explicitly `null` (`Some(None)`) or a value.
@@ -44,6 +44,10 @@ pub struct NewCategory {
     pub name: String,
     #[serde(default)]
     pub sort_order: Option<i32>,
+    /// A station of this restaurant where its items are made (unless an item has its own);
+    /// `null` or absent: none.
+    #[serde(default)]
+    pub station_id: Option<i64>,
 }
 
 impl TryFrom<NewCategory> for CategoryDraft {
@@ -55,7 +59,55 @@ impl TryFrom<NewCategory> for CategoryDraft {
         errors.or(name.map(|name| CategoryDraft {
             name,
             sort_order: body.sort_order.unwrap_or_default(),
+            station_id: body.station_id,
         }))
+    }
+}
+
+/// `PATCH …/menu/categories/{category_id}/`: any of these, at least one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryPatch {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub name: Patch<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i32>)]
+    pub sort_order: Patch<i32>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
+    pub is_active: Patch<bool>,
+    /// A station of this restaurant, or `null` for none.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub station_id: Patch<i64>,
+}
+
+impl TryFrom<CategoryPatch> for CategoryChanges {
+    type Error = FieldErrors;
+
+    fn try_from(body: CategoryPatch) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let name = parsed(body.name, "name", MenuName::parse, &mut errors);
+        let sort_order = not_null(body.sort_order, "sort_order", &mut errors);
+        let is_active = not_null(body.is_active, "is_active", &mut errors);
+        let changes = match (name, sort_order, is_active) {
+            (Some(name), Some(sort_order), Some(is_active)) => Some(CategoryChanges {
+                name,
+                sort_order,
+                is_active,
+                // `null` is allowed: the category moves to no station.
+                station_id: body.station_id,
+            }),
+            _ => None,
+        };
+        if changes.as_ref().is_some_and(CategoryChanges::is_empty) {
+            errors.add(
+                "body",
+                "give at least one of name, sort_order, is_active and station_id",
+            );
+        }
+        errors.or(changes)
     }
 }
 
@@ -70,6 +122,9 @@ pub struct NewItem {
     pub image_url: Option<String>,
     #[serde(default)]
     pub sort_order: Option<i32>,
+    /// The item's own station (of this restaurant); `null` or absent: its category's.
+    #[serde(default)]
+    pub station_id: Option<i64>,
     pub variants: Vec<NewVariant>,
     #[serde(default)]
     pub modifiers: Option<Vec<NewModifier>>,
@@ -175,6 +230,7 @@ impl TryFrom<NewItem> for ItemDraft {
                 description,
                 image_url,
                 sort_order: body.sort_order.unwrap_or_default(),
+                station_id: body.station_id,
                 variants,
                 modifiers,
             }),
@@ -202,6 +258,10 @@ pub struct ItemPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<bool>)]
     pub is_active: Patch<bool>,
+    /// The item's own station, or `null` to clear it (it is then made at its category's).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub station_id: Patch<i64>,
 }
 
 /// A field that may be left out but not set to `null`.
@@ -260,6 +320,7 @@ impl TryFrom<ItemPatch> for ItemChanges {
                     image_url,
                     sort_order,
                     is_active,
+                    station_id: body.station_id,
                 })
             }
             _ => None,
@@ -331,12 +392,37 @@ impl TryFrom<ModifierPatch> for ModifierChanges {
     }
 }
 
+/// A refused menu write as the API answers it; `what` names the entry addressed by the path.
+fn refusal(refused: Refused, what: &str) -> ApiError {
+    match refused {
+        Refused::NotFound => ApiError::not_found(what),
+        Refused::UnknownCategory => {
+            ApiError::field("category_id", "is not a category of this restaurant")
+        }
+        Refused::UnknownStation => {
+            ApiError::field("station_id", "is not a station of this restaurant")
+        }
+    }
+}
+
+fn category_dto(category: storage::menu::Category) -> CategoryDto {
+    CategoryDto {
+        id: category.id,
+        name: category.name,
+        sort_order: category.sort_order,
+        is_active: category.is_active,
+        station_id: category.station_id,
+    }
+}
+
 #[utoipa::path(post, path = "/api/restaurants/{slug}/menu/categories/", tag = "menu", request_body = NewCategory,
     params(("slug" = String, Path)), security(("bearer" = [])),
     responses(
         (status = 201, body = CategoryDto),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, description = "Invalid fields, or `station_id` not a station of this restaurant", body = ErrorBody),
+        (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 415, body = ErrorBody),
     ))]
 pub async fn create_category(
     State(state): State<AppState>,
@@ -344,24 +430,47 @@ pub async fn create_category(
     Json(body): Json<NewCategory>,
 ) -> ApiResult<(StatusCode, axum::Json<CategoryDto>)> {
     let draft = CategoryDraft::try_from(body)?;
-    let category = storage::menu::insert_category(&state.db, access.restaurant_id, &draft).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(CategoryDto {
-            id: category.id,
-            name: category.name,
-            sort_order: category.sort_order,
-            is_active: category.is_active,
-        }),
-    ))
+    let category = storage::menu::insert_category(&state.db, access.restaurant_id, &draft)
+        .await?
+        .map_err(|refused| refusal(refused, "Category"))?;
+    Ok((StatusCode::CREATED, axum::Json(category_dto(category))))
+}
+
+/// Renames, reorders, (de)activates or reroutes a category: routing it to a station moves its
+/// items without a station of their own there for the orders confirmed from now on.
+#[utoipa::path(patch, path = "/api/restaurants/{slug}/menu/categories/{category_id}/", tag = "menu", request_body = CategoryPatch,
+    params(("slug" = String, Path), ("category_id" = i64, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = CategoryDto),
+        (status = 400, description = "Invalid fields, an empty body, or `station_id` not a station of this restaurant", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, description = "Unknown restaurant, or no such category at it", body = ErrorBody),
+        (status = 415, body = ErrorBody),
+    ))]
+pub async fn update_category(
+    State(state): State<AppState>,
+    access: Access<Managers>,
+    PathParam(path): PathParam<(String, i64)>,
+    Json(body): Json<CategoryPatch>,
+) -> ApiResult<axum::Json<CategoryDto>> {
+    let (_, category_id) = path;
+    let changes = CategoryChanges::try_from(body)?;
+    let category =
+        storage::menu::update_category(&state.db, access.restaurant_id, category_id, &changes)
+            .await?
+            .map_err(|refused| refusal(refused, "Category"))?;
+    Ok(axum::Json(category_dto(category)))
 }
 
 #[utoipa::path(post, path = "/api/restaurants/{slug}/menu/items/", tag = "menu", request_body = NewItem,
     params(("slug" = String, Path)), security(("bearer" = [])),
     responses(
         (status = 201, description = "The item with the ids of its variants and modifiers", body = MenuItemDto),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, description = "Invalid fields, or `category_id` or `station_id` not one of this restaurant's", body = ErrorBody),
+        (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 415, body = ErrorBody),
     ))]
 pub async fn create_item(
     State(state): State<AppState>,
@@ -371,7 +480,7 @@ pub async fn create_item(
     let draft = ItemDraft::try_from(body)?;
     let item = storage::menu::insert_item(&state.db, access.restaurant_id, &draft)
         .await?
-        .ok_or_else(|| ApiError::field("category_id", "is not a category of this restaurant"))?;
+        .map_err(|refused| refusal(refused, "Menu item"))?;
     Ok((StatusCode::CREATED, axum::Json(item)))
 }
 
@@ -379,8 +488,10 @@ pub async fn create_item(
     params(("slug" = String, Path), ("item_id" = i64, Path)), security(("bearer" = [])),
     responses(
         (status = 200, body = MenuItemDto),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 400, description = "Invalid fields, or `station_id` not a station of this restaurant", body = ErrorBody),
+        (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 415, body = ErrorBody),
     ))]
 pub async fn update_item(
     State(state): State<AppState>,
@@ -393,7 +504,7 @@ pub async fn update_item(
     storage::menu::update_item(&state.db, access.restaurant_id, item_id, &changes)
         .await?
         .map(axum::Json)
-        .ok_or_else(|| ApiError::not_found("Menu item"))
+        .map_err(|refused| refusal(refused, "Menu item"))
 }
 
 #[utoipa::path(patch, path = "/api/restaurants/{slug}/menu/variants/{variant_id}/", tag = "menu", request_body = VariantPatch,

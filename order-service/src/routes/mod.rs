@@ -7,6 +7,7 @@ mod kitchen;
 mod menu;
 mod ops;
 mod restaurants;
+mod stations;
 mod stats;
 
 use std::time::Duration;
@@ -79,10 +80,13 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(restaurants::add_staff))
         .routes(routes!(restaurants::remove_staff))
         .routes(routes!(menu::create_category))
+        .routes(routes!(menu::update_category))
         .routes(routes!(menu::create_item))
         .routes(routes!(menu::update_item))
         .routes(routes!(menu::update_variant))
         .routes(routes!(menu::update_modifier))
+        .routes(routes!(stations::create_station, stations::list_stations))
+        .routes(routes!(stations::rename_station, stations::delete_station))
         .routes(routes!(customer::menu))
         .routes(routes!(customer::confirm))
         .routes(routes!(customer::status))

@@ -5,9 +5,12 @@ use shared_types::Slug;
 use sqlx::{PgPool, types::Json};
 use uuid::Uuid;
 
+use super::stations::is_unknown_station;
 use crate::{
     domain::{
-        menu::{CategoryDraft, ItemChanges, ItemDraft, ModifierChanges, VariantChanges},
+        menu::{
+            CategoryChanges, CategoryDraft, ItemChanges, ItemDraft, ModifierChanges, VariantChanges,
+        },
         orders::{MenuEntry, ValidatedConfirm},
     },
     dto::{MenuItemDto, PublicMenu},
@@ -19,6 +22,30 @@ pub struct Category {
     pub name: String,
     pub sort_order: i32,
     pub is_active: bool,
+    pub station_id: Option<i64>,
+}
+
+/// Why a menu write was refused (nothing was written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The category or item addressed is not one of this restaurant's.
+    NotFound,
+    /// A new item's category is not one of this restaurant's.
+    UnknownCategory,
+    /// The station it is routed to is not one of this restaurant's (or was just deleted).
+    UnknownStation,
+}
+
+/// A menu write: done, refused, or failed.
+pub type Written<T> = Result<Result<T, Refused>, sqlx::Error>;
+
+/// A write's own result, with a routing to a station not of this restaurant told apart.
+fn routed<T>(result: Result<T, sqlx::Error>) -> Result<Result<T, Refused>, sqlx::Error> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(e) if is_unknown_station(&e) => Ok(Err(Refused::UnknownStation)),
+        Err(e) => Err(e),
+    }
 }
 
 #[tracing::instrument(name = "db.menu.insert_category", skip_all)]
@@ -26,17 +53,53 @@ pub async fn insert_category(
     db: &PgPool,
     restaurant: Uuid,
     category: &CategoryDraft,
-) -> Result<Category, sqlx::Error> {
-    sqlx::query_as!(
-        Category,
-        "INSERT INTO menu_categories (restaurant_id, name, sort_order) VALUES ($1, $2, $3)
-         RETURNING id, name, sort_order, is_active",
-        restaurant,
-        category.name.as_str(),
-        category.sort_order
+) -> Written<Category> {
+    routed(
+        sqlx::query_as!(
+            Category,
+            "INSERT INTO menu_categories (restaurant_id, name, sort_order, station_id)
+             VALUES ($1, $2, $3, $4)
+             RETURNING id, name, sort_order, is_active, station_id",
+            restaurant,
+            category.name.as_str(),
+            category.sort_order,
+            category.station_id
+        )
+        .fetch_one(db)
+        .await,
     )
-    .fetch_one(db)
-    .await
+}
+
+/// Applies a PATCH to a category of this restaurant.
+#[tracing::instrument(name = "db.menu.update_category", skip_all)]
+pub async fn update_category(
+    db: &PgPool,
+    restaurant: Uuid,
+    category_id: i64,
+    changes: &CategoryChanges,
+) -> Written<Category> {
+    let updated = routed(
+        sqlx::query_as!(
+            Category,
+            "UPDATE menu_categories SET
+                name = COALESCE($3, name),
+                sort_order = COALESCE($4, sort_order),
+                is_active = COALESCE($5, is_active),
+                station_id = CASE WHEN $6 THEN $7 ELSE station_id END
+             WHERE id = $1 AND restaurant_id = $2
+             RETURNING id, name, sort_order, is_active, station_id",
+            category_id,
+            restaurant,
+            changes.name.as_ref().map(|name| name.as_str()),
+            changes.sort_order,
+            changes.is_active,
+            changes.station_id.is_some(),
+            changes.station_id.flatten()
+        )
+        .fetch_optional(db)
+        .await,
+    )?;
+    Ok(updated.and_then(|category| category.ok_or(Refused::NotFound)))
 }
 
 /// Expands to a `query_scalar!` whose SQL is `$before`, one item `i` as JSON (its fields,
@@ -49,7 +112,7 @@ macro_rules! with_item_json {
                 + "jsonb_build_object(
             'id', i.id, 'category_id', i.category_id, 'name', i.name,
             'description', i.description, 'image_url', i.image_url,
-            'sort_order', i.sort_order, 'is_active', i.is_active,
+            'sort_order', i.sort_order, 'is_active', i.is_active, 'station_id', i.station_id,
             'variants', COALESCE((SELECT jsonb_agg(jsonb_build_object(
                     'id', v.id, 'label', v.label, 'price', v.price::text, 'is_default', v.is_default)
                 ORDER BY v.position, v.id) FROM menu_variants v WHERE v.item_id = i.id), '[]'::jsonb),
@@ -62,31 +125,31 @@ macro_rules! with_item_json {
     };
 }
 
-/// Inserts an item with its variants and modifiers; `None` when the category is not one of
-/// this restaurant's.
+/// Inserts an item with its variants and modifiers, all or nothing.
 #[tracing::instrument(name = "db.menu.insert_item", skip_all)]
-pub async fn insert_item(
-    db: &PgPool,
-    restaurant: Uuid,
-    item: &ItemDraft,
-) -> Result<Option<MenuItemDto>, sqlx::Error> {
+pub async fn insert_item(db: &PgPool, restaurant: Uuid, item: &ItemDraft) -> Written<MenuItemDto> {
     let mut tx = db.begin().await?;
-    let item_id = sqlx::query_scalar!(
-        "INSERT INTO menu_items (restaurant_id, category_id, name, description, image_url, sort_order)
-         SELECT c.restaurant_id, c.id, $3, $4, $5, $6 FROM menu_categories c
-         WHERE c.id = $2 AND c.restaurant_id = $1
-         RETURNING id",
-        restaurant,
-        item.category_id,
-        item.name.as_str(),
-        item.description.as_str(),
-        item.image_url.as_ref().map(|url| url.as_str()),
-        item.sort_order
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(item_id) = item_id else {
-        return Ok(None);
+    let item_id = routed(
+        sqlx::query_scalar!(
+            "INSERT INTO menu_items (restaurant_id, category_id, name, description, image_url, sort_order, station_id)
+             SELECT c.restaurant_id, c.id, $3, $4, $5, $6, $7 FROM menu_categories c
+             WHERE c.id = $2 AND c.restaurant_id = $1
+             RETURNING id",
+            restaurant,
+            item.category_id,
+            item.name.as_str(),
+            item.description.as_str(),
+            item.image_url.as_ref().map(|url| url.as_str()),
+            item.sort_order,
+            item.station_id
+        )
+        .fetch_optional(&mut *tx)
+        .await,
+    )?;
+    let item_id = match item_id {
+        Ok(Some(item_id)) => item_id,
+        Ok(None) => return Ok(Err(Refused::UnknownCategory)),
+        Err(refused) => return Ok(Err(refused)),
     };
     let labels: Vec<&str> = item.variants.iter().map(|v| v.label.as_str()).collect();
     let prices: Vec<Decimal> = item.variants.iter().map(|v| v.price).collect();
@@ -119,7 +182,7 @@ pub async fn insert_item(
     }
     let created = item_by_id(&mut *tx, restaurant, item_id).await?;
     tx.commit().await?;
-    Ok(created)
+    Ok(created.ok_or(Refused::NotFound))
 }
 
 async fn item_by_id<'e, E: sqlx::PgExecutor<'e>>(
@@ -138,40 +201,48 @@ async fn item_by_id<'e, E: sqlx::PgExecutor<'e>>(
     Ok(item.map(|Json(item)| item))
 }
 
-/// Applies a PATCH to an item of this restaurant; `None` when there is no such item.
+/// Applies a PATCH to an item of this restaurant and reads it back.
 #[tracing::instrument(name = "db.menu.update_item", skip_all)]
 pub async fn update_item(
     db: &PgPool,
     restaurant: Uuid,
     item_id: i64,
     changes: &ItemChanges,
-) -> Result<Option<MenuItemDto>, sqlx::Error> {
-    let updated = sqlx::query_scalar!(
-        "UPDATE menu_items SET
-            name = COALESCE($3, name),
-            description = COALESCE($4, description),
-            image_url = CASE WHEN $5 THEN $6 ELSE image_url END,
-            sort_order = COALESCE($7, sort_order),
-            is_active = COALESCE($8, is_active)
-         WHERE id = $1 AND restaurant_id = $2
-         RETURNING id",
-        item_id,
-        restaurant,
-        changes.name.as_ref().map(|name| name.as_str()),
-        changes.description.as_ref().map(|text| text.as_str()),
-        changes.image_url.is_some(),
-        changes
-            .image_url
-            .as_ref()
-            .and_then(|url| url.as_ref().map(|url| url.as_str())),
-        changes.sort_order,
-        changes.is_active
-    )
-    .fetch_optional(db)
-    .await?;
+) -> Written<MenuItemDto> {
+    let updated = routed(
+        sqlx::query_scalar!(
+            "UPDATE menu_items SET
+                name = COALESCE($3, name),
+                description = COALESCE($4, description),
+                image_url = CASE WHEN $5 THEN $6 ELSE image_url END,
+                sort_order = COALESCE($7, sort_order),
+                is_active = COALESCE($8, is_active),
+                station_id = CASE WHEN $9 THEN $10 ELSE station_id END
+             WHERE id = $1 AND restaurant_id = $2
+             RETURNING id",
+            item_id,
+            restaurant,
+            changes.name.as_ref().map(|name| name.as_str()),
+            changes.description.as_ref().map(|text| text.as_str()),
+            changes.image_url.is_some(),
+            changes
+                .image_url
+                .as_ref()
+                .and_then(|url| url.as_ref().map(|url| url.as_str())),
+            changes.sort_order,
+            changes.is_active,
+            changes.station_id.is_some(),
+            changes.station_id.flatten()
+        )
+        .fetch_optional(db)
+        .await,
+    )?;
     match updated {
-        Some(id) => item_by_id(db, restaurant, id).await,
-        None => Ok(None),
+        Ok(Some(id)) => Ok(item_by_id(db, restaurant, id)
+            .await?
+            .ok_or(Refused::NotFound)),
+        Ok(None) => Ok(Err(Refused::NotFound)),
+        Err(refused) => Ok(Err(refused)),
     }
 }
 
@@ -281,7 +352,7 @@ pub async fn public_menu(db: &PgPool, slug: &Slug) -> Result<Option<PublicMenu>,
                 'id', c.id, 'name', c.name, 'sort_order', c.sort_order,
                 'items', COALESCE((
                     SELECT jsonb_agg(",
-        r#" - 'category_id' - 'sort_order' - 'is_active' ORDER BY i.sort_order, i.id)
+        r#" - 'category_id' - 'sort_order' - 'is_active' - 'station_id' ORDER BY i.sort_order, i.id)
                     FROM menu_items i WHERE i.category_id = c.id AND i.is_active), '[]'::jsonb)
             ) ORDER BY c.sort_order, c.id)
             FROM menu_categories c WHERE c.restaurant_id = r.id AND c.is_active), '[]'::jsonb))

@@ -13,4 +13,5 @@ mod migrations;
 mod openapi;
 mod ops;
 mod restaurants;
+mod stations;
 mod stats;

@@ -13,6 +13,10 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/restaurants/{slug}/staff/"),
     ("delete", "/api/restaurants/{slug}/staff/{user_id}/"),
     ("post", "/api/restaurants/{slug}/menu/categories/"),
+    (
+        "patch",
+        "/api/restaurants/{slug}/menu/categories/{category_id}/",
+    ),
     ("post", "/api/restaurants/{slug}/menu/items/"),
     ("patch", "/api/restaurants/{slug}/menu/items/{item_id}/"),
     (
@@ -23,6 +27,10 @@ const CONTRACT: &[(&str, &str)] = &[
         "patch",
         "/api/restaurants/{slug}/menu/modifiers/{modifier_id}/",
     ),
+    ("post", "/api/restaurants/{slug}/stations/"),
+    ("get", "/api/restaurants/{slug}/stations/"),
+    ("patch", "/api/restaurants/{slug}/stations/{station_id}/"),
+    ("delete", "/api/restaurants/{slug}/stations/{station_id}/"),
     ("get", "/api/order/{slug}/menu/"),
     ("post", "/api/order/{slug}/confirm/"),
     ("get", "/api/order/{slug}/status/{order_id}/"),
@@ -67,6 +75,8 @@ async fn the_openapi_document_describes_every_route_the_router_serves() {
             .replace("{order_id}", &uuid::Uuid::new_v4().to_string())
             .replace("{user_id}", &uuid::Uuid::new_v4().to_string())
             .replace("{item_id}", "1")
+            .replace("{category_id}", "1")
+            .replace("{station_id}", "1")
             .replace("{variant_id}", "1")
             .replace("{modifier_id}", "1");
         assert!(!concrete.contains('{'), "unfilled parameter in {path}");
