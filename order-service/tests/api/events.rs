@@ -135,6 +135,79 @@ async fn events_older_than_what_is_kept_are_410() {
     assert_eq!(page["events"][0]["seq"], 3);
 }
 
+/// Ages the events of `slug` with these `seqs` past any retention, and marks them published
+/// (`published`) or waiting to be.
+async fn age_events(db: &sqlx::PgPool, slug: &str, seqs: &[i64], published: bool) {
+    sqlx::query(
+        "UPDATE order_events SET occurred_at = now() - interval '30 days',
+                published_at = CASE WHEN $3 THEN now() END
+         WHERE seq = ANY($2) AND restaurant_id = (SELECT id FROM restaurants WHERE slug = $1)",
+    )
+    .bind(slug)
+    .bind(seqs)
+    .bind(published)
+    .execute(db)
+    .await
+    .unwrap();
+}
+
+async fn kept_seqs(db: &sqlx::PgPool, slug: &str) -> Vec<i64> {
+    sqlx::query_scalar(
+        "SELECT seq FROM order_events
+         WHERE restaurant_id = (SELECT id FROM restaurants WHERE slug = $1) ORDER BY seq",
+    )
+    .bind(slug)
+    .fetch_all(db)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_unpublished_event_blocks_pruning_of_the_later_ones() {
+    // No broker: the relay publishes nothing, so the test alone decides what is published.
+    let app =
+        spawn_app_with(|config| config.amqp_url = "amqp://guest:guest@127.0.0.1:1/%2f".into())
+            .await;
+    let retention = app.config.event_retention;
+    let prune = || order_service::storage::events::prune(&app.db, retention);
+    let k = kitchen(&app, "luigis").await;
+    let other = app.register("other").await;
+    let marios = app.create_restaurant(&other, "marios").await;
+    let marios_menu = app.seed_menu(&other, &marios).await;
+    for _ in 0..3 {
+        app.place_order(&k.slug, &k.menu).await;
+        app.place_order(&marios, &marios_menu).await;
+    }
+    // At luigis, seq 1 still waits for the broker; 2 and 3 went out (a relay that published
+    // past a failed row, or a row marked by hand). All three are long past retention.
+    age_events(&app.db, &k.slug, &[1], false).await;
+    age_events(&app.db, &k.slug, &[2, 3], true).await;
+    // At marios everything is published and old: luigis' waiting event must not hold it up.
+    age_events(&app.db, &marios, &[1, 2, 3], true).await;
+
+    assert_eq!(prune().await.unwrap(), 3);
+    assert_eq!(
+        kept_seqs(&app.db, &k.slug).await,
+        [1, 2, 3],
+        "nothing after a waiting event goes"
+    );
+    assert_eq!(kept_seqs(&app.db, &marios).await, Vec::<i64>::new());
+    // Reading past the waiting event is still a full page, not a 410.
+    let page = app
+        .get(
+            &format!("/api/kitchen/{}/events/?after=1", k.slug),
+            Some(&k.cook.access),
+        )
+        .await
+        .expect(200);
+    assert_eq!(page["events"].as_array().unwrap().len(), 2);
+
+    // Once the first is out too, the whole prefix goes.
+    age_events(&app.db, &k.slug, &[1], true).await;
+    assert_eq!(prune().await.unwrap(), 3);
+    assert_eq!(kept_seqs(&app.db, &k.slug).await, Vec::<i64>::new());
+}
+
 #[tokio::test]
 async fn unpublished_events_are_never_pruned() {
     // No broker: nothing gets published.
