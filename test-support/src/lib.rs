@@ -3,6 +3,7 @@
 pub mod amqp;
 pub mod api;
 pub mod database;
+pub mod metrics;
 pub mod proxy;
 pub mod ws;
 

@@ -117,33 +117,3 @@ async fn health_and_readiness() {
     let body: serde_json::Value = missing.json().await.unwrap();
     assert!(body["detail"].is_string());
 }
-
-#[tokio::test]
-async fn metrics_in_prometheus_text_format() {
-    let notifier = spawn_notifier().await;
-    let mut client = notifier.connect("luigis").await;
-    notifier
-        .publisher()
-        .await
-        .publish(&event("luigis", 1, "confirmed"))
-        .await;
-    assert_eq!(client.next_json().await["seq"], 1);
-    notifier.refused("luigis", "").await;
-    let text = reqwest::get(format!("{}/metrics", notifier.base()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    for metric in [
-        "ws_connections",
-        "ws_handshakes_total{result=\"101\"}",
-        "ws_handshakes_total{result=\"401\"}",
-        "ws_frames_sent_total",
-        "events_consumed_total{outcome=\"sent\"}",
-        "notifier_watched_restaurants",
-        "broker_connected",
-    ] {
-        assert!(text.contains(metric), "{metric} missing from:\n{text}");
-    }
-}
