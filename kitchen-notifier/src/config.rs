@@ -18,6 +18,8 @@ pub struct Config {
     /// Names this instance's queue, `kitchen-notifier.{instance_id}`.
     pub instance_id: String,
     pub log_format: LogFormat,
+    /// Time a client gets to send a request's headers (`HTTP_HEADER_TIMEOUT_SECS`).
+    pub header_read_timeout: Duration,
     pub tuning: Tuning,
 }
 
@@ -162,6 +164,7 @@ impl Config {
             ticket_public_key_pem,
             instance_id,
             log_format: env.log_format()?,
+            header_read_timeout: env.header_read_timeout()?,
             tuning: Tuning {
                 max_connections,
                 ..Tuning::default()
@@ -217,6 +220,7 @@ mod tests {
             ("TICKET_PUBLIC_KEY", "garbage"),
             ("NOTIFIER_INSTANCE_ID", "a b"),
             ("NOTIFIER_MAX_CONNECTIONS", "0"),
+            ("HTTP_HEADER_TIMEOUT_SECS", "x"),
             ("NOTIFIER_MAX_CONNECTIONS", "many"),
             ("LOG_FORMAT", "yaml"),
         ] {

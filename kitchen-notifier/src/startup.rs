@@ -14,6 +14,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    header_read_timeout: Duration,
 }
 
 impl Application {
@@ -31,6 +32,7 @@ impl Application {
         .context("invalid TICKET_PUBLIC_KEY")?;
         Ok(Self {
             listener,
+            header_read_timeout: config.header_read_timeout,
             state: AppState {
                 hub,
                 broker,
@@ -70,13 +72,17 @@ impl Application {
         let sockets = state.sockets.clone();
         tracing::info!(local = %self.listener.local_addr()?, queue = state.broker.queue(), "kitchen-notifier listening");
         let router = routes::router(state);
-        let served = axum::serve(service_common::net::without_nagle(self.listener), router)
-            .with_graceful_shutdown(async move {
+        let served = service_common::net::serve(
+            self.listener,
+            router,
+            async move {
                 shutdown.await;
-                // axum does not see upgraded connections: close them ourselves.
+                // The HTTP server does not see upgraded connections: close them ourselves.
                 stop_sockets.cancel();
-            })
-            .await;
+            },
+            self.header_read_timeout,
+        )
+        .await;
         sockets.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, sockets.wait())
             .await

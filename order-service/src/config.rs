@@ -27,6 +27,8 @@ pub struct Config {
     /// Web origins (`https://host[:port]`) whose pages may call the API from a browser. The
     /// service's own pages are same-origin and need none; by default no other page may.
     pub cors_allowed_origins: Vec<String>,
+    /// Time a client gets to send a request's headers (`HTTP_HEADER_TIMEOUT_SECS`).
+    pub header_read_timeout: Duration,
 }
 
 impl fmt::Debug for Config {
@@ -44,6 +46,7 @@ impl fmt::Debug for Config {
             .field("event_retention", &self.event_retention)
             .field("log_format", &self.log_format)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .field("header_read_timeout", &self.header_read_timeout)
             .finish()
     }
 }
@@ -156,6 +159,7 @@ impl Config {
             event_retention: Duration::from_secs(retention_days * 24 * 3600),
             log_format: env.log_format()?,
             cors_allowed_origins,
+            header_read_timeout: env.header_read_timeout()?,
         })
     }
 }
@@ -288,6 +292,7 @@ mod tests {
             ("LOG_FORMAT", "xml"),
             ("DATABASE_MAX_CONNECTIONS", "0"),
             ("CORS_ALLOWED_ORIGINS", "*"),
+            ("HTTP_HEADER_TIMEOUT_SECS", "0"),
             ("CORS_ALLOWED_ORIGINS", "https://a.example/path"),
             (
                 "TICKET_PRIVATE_KEY",

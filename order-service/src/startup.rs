@@ -85,12 +85,16 @@ impl Application {
             self.relay.clone(),
             stop.clone(),
         ));
-        let router = routes::router(self.state.clone());
+        let router = routes::router(self.state.clone(), &self.config.cors_allowed_origins);
         let local = self.listener.local_addr()?;
         tracing::info!(%local, "order-service listening");
-        let served = axum::serve(service_common::net::without_nagle(self.listener), router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = service_common::net::serve(
+            self.listener,
+            router,
+            shutdown,
+            self.config.header_read_timeout,
+        )
+        .await;
         // In-flight requests are done; let the relay finish its batch, then stop.
         stop.cancel();
         let bounded = Duration::from_secs(10);

@@ -81,6 +81,21 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     }
 
     /// `KITCHEN_EXCHANGE`: an AMQP short string.
+    /// `HTTP_HEADER_TIMEOUT_SECS`: how long a client may take to send a request's headers
+    /// (and to start its next request on a kept-alive connection).
+    pub fn header_read_timeout(&self) -> Result<std::time::Duration, ConfigError> {
+        let expected = "expected a whole number of seconds from 1 to 300";
+        let secs: u64 = self.parse(
+            "HTTP_HEADER_TIMEOUT_SECS",
+            crate::net::DEFAULT_HEADER_READ_TIMEOUT.as_secs(),
+            expected,
+        )?;
+        if !(1..=300).contains(&secs) {
+            return Err(error("HTTP_HEADER_TIMEOUT_SECS", expected));
+        }
+        Ok(std::time::Duration::from_secs(secs))
+    }
+
     pub fn exchange(&self) -> Result<String, ConfigError> {
         let exchange = self.string("KITCHEN_EXCHANGE", "kitchen.events");
         if exchange.len() > 255 {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use axum::{
     Router,
     body::Body,
-    http::{Response, StatusCode, header},
+    http::{HeaderValue, Response, StatusCode, header},
     routing::get,
 };
 use shared_types::ErrorBody;
@@ -101,7 +101,50 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
-pub fn router(state: AppState) -> Router {
+/// Headers every response carries, and `Cache-Control: no-store` on every API response that
+/// does not set its own: tokens (register, login, refresh, ws-ticket) must not sit in a cache.
+async fn protective_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response<Body> {
+    let api = request.uri().path().starts_with("/api/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if api && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// Cross-origin browser access for the configured origins only (none by default: the
+/// service's own pages are same-origin).
+fn cors(allowed_origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = allowed_origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::list(origins))
+        .allow_methods([
+            axum::http::Method::GET,
+            axum::http::Method::POST,
+            axum::http::Method::PATCH,
+            axum::http::Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
+        ])
+        .max_age(Duration::from_secs(600))
+}
+
+pub fn router(state: AppState, allowed_origins: &[String]) -> Router {
     let (routes, document) = api();
     let document = document.to_pretty_json().unwrap_or_default();
     routes
@@ -120,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(
             ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(protective_headers))
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(
                     // Failures are logged where they happen (ApiError); a 503 from /readyz is
@@ -139,7 +183,7 @@ pub fn router(state: AppState) -> Router {
                     Duration::from_secs(10),
                 ))
                 .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
-                .layer(CorsLayer::permissive()),
+                .layer(cors(allowed_origins)),
         )
         .with_state(state)
 }

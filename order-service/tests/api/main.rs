@@ -6,6 +6,7 @@ mod customer;
 mod errors;
 mod events;
 mod floor;
+mod headers;
 mod helpers;
 mod kitchen;
 mod menu;
