@@ -9,6 +9,40 @@ pub const DEMO_SLUG: &str = "demo-trattoria";
 pub const OWNER_EMAIL: &str = "owner@demo.kitchen";
 pub const COOK_EMAIL: &str = "cook@demo.kitchen";
 pub const DEMO_PASSWORD: &str = "kitchen-demo-1";
+/// The demo restaurant's stations, in the order they are made.
+pub const DEMO_STATIONS: [&str; 3] = ["grill", "cold", "bar"];
+
+/// A demo item: its name and its variants (label, price); the first is the default.
+type DemoItem = (&'static str, &'static [(&'static str, &'static str)]);
+
+/// The demo menu: each category with the station it is made at and its items, in menu order
+/// (`kitchen order` orders the first item).
+const DEMO_MENU: &[(&str, &str, &[DemoItem])] = &[
+    (
+        "Pizze",
+        "grill",
+        &[
+            ("Margherita", &[("Large", "11.50"), ("Small", "8.00")]),
+            ("Diavola", &[("Large", "13.00"), ("Small", "9.50")]),
+        ],
+    ),
+    (
+        "Antipasti",
+        "cold",
+        &[
+            ("Caprese", &[("Regular", "8.50")]),
+            ("Vitello tonnato", &[("Regular", "10.00")]),
+        ],
+    ),
+    (
+        "Bevande",
+        "bar",
+        &[
+            ("Limonata", &[("Glass", "3.50")]),
+            ("Negroni", &[("Glass", "9.00")]),
+        ],
+    ),
+];
 
 /// Waits (up to 60 s) for a service's `/readyz`.
 pub async fn wait_ready(base: &str) -> anyhow::Result<()> {
@@ -32,6 +66,17 @@ async fn call(request: reqwest::RequestBuilder) -> anyhow::Result<(u16, Value)> 
     let status = response.status().as_u16();
     let body = response.json::<Value>().await.unwrap_or(Value::Null);
     Ok((status, body))
+}
+
+/// The body of a 201, or why `what` was not created.
+fn created((status, body): (u16, Value), what: &str) -> anyhow::Result<Value> {
+    if status != 201 {
+        bail!(
+            "could not create {what} of the demo ({status}): {}",
+            body["detail"]
+        );
+    }
+    Ok(body)
 }
 
 /// Logs in, registering first if the account does not exist yet.
@@ -95,24 +140,57 @@ pub async fn seed(api: &str, notifier: &str) -> anyhow::Result<()> {
                 .json(&json!({"email": COOK_EMAIL, "role": "kitchen"})),
         )
         .await?;
-        let (_, category) = call(
-            http.post(format!("{base}/menu/categories/"))
-                .bearer_auth(&owner)
-                .json(&json!({"name": "Pizze"})),
-        )
-        .await?;
-        for (name, large, small) in [
-            ("Margherita", "11.50", "8.00"),
-            ("Diavola", "13.00", "9.50"),
-        ] {
-            call(
-                http.post(format!("{base}/menu/items/")).bearer_auth(&owner).json(&json!({
-                    "category_id": category["id"], "name": name,
-                    "variants": [{"label": "Large", "price": large, "is_default": true}, {"label": "Small", "price": small}],
-                    "modifiers": [{"name": "Extra Cheese", "price_adjustment": "2.00"}]
-                })),
-            )
-            .await?;
+        // Each category is made at a station, so `tail` and a station's screen
+        // (`GET /api/kitchen/{slug}/orders/?station=…`) show every line where it is made.
+        let mut stations = Vec::new();
+        for name in DEMO_STATIONS {
+            let station = created(
+                call(
+                    http.post(format!("{base}/stations/"))
+                        .bearer_auth(&owner)
+                        .json(&json!({"name": name})),
+                )
+                .await?,
+                &format!("the station '{name}'"),
+            )?;
+            stations.push((name, station["id"].clone()));
+        }
+        for (category, station, items) in DEMO_MENU {
+            let station_id = stations
+                .iter()
+                .find(|(name, _)| name == station)
+                .map(|(_, id)| id.clone())
+                .context("a demo category at an unknown station")?;
+            let category = created(
+                call(
+                    http.post(format!("{base}/menu/categories/"))
+                        .bearer_auth(&owner)
+                        .json(&json!({"name": category, "station_id": station_id})),
+                )
+                .await?,
+                &format!("the category '{category}'"),
+            )?;
+            for (name, variants) in *items {
+                let variants: Vec<Value> = variants
+                    .iter()
+                    .map(|(label, price)| json!({"label": label, "price": price}))
+                    .collect();
+                let modifiers = if *station == "grill" {
+                    json!([{"name": "Extra Cheese", "price_adjustment": "2.00"}])
+                } else {
+                    json!([])
+                };
+                created(
+                    call(
+                        http.post(format!("{base}/menu/items/"))
+                            .bearer_auth(&owner)
+                            .json(&json!({"category_id": category["id"], "name": name,
+                                          "variants": variants, "modifiers": modifiers})),
+                    )
+                    .await?,
+                    &format!("the item '{name}'"),
+                )?;
+            }
         }
     } else if status != 409 {
         bail!("could not create the demo restaurant ({status})");
@@ -122,12 +200,29 @@ pub async fn seed(api: &str, notifier: &str) -> anyhow::Result<()> {
     println!("  owner        {OWNER_EMAIL} / {DEMO_PASSWORD}");
     println!("  kitchen user {COOK_EMAIL} / {DEMO_PASSWORD}");
     println!("  menu         {api}/api/order/{DEMO_SLUG}/menu/");
+    println!(
+        "  stations     {} (Pizze, Antipasti and Bevande are made there)",
+        DEMO_STATIONS.join(", ")
+    );
+    // The flag only when the address is not the commands' default.
+    let at = if api == "http://127.0.0.1:8080" {
+        String::new()
+    } else {
+        format!(" --order-service {api}")
+    };
     println!("Watch the kitchen feed (another terminal):");
     println!(
-        "  cargo run --release -p kitchen-cli -- tail {DEMO_SLUG} --email {COOK_EMAIL} --password {DEMO_PASSWORD} --notifier ws://{notifier}"
+        "  cargo run --release -p kitchen-cli -- tail {DEMO_SLUG} --email {COOK_EMAIL} --password {DEMO_PASSWORD} --notifier ws://{notifier}{at}"
     );
     println!("Place an order (a third terminal):");
-    println!("  cargo run --release -p kitchen-cli -- order {DEMO_SLUG}");
+    println!("  cargo run --release -p kitchen-cli -- order {DEMO_SLUG}{at}");
+    println!("The stations, and routing a category (ids in the menu) to another station:");
+    println!(
+        "  cargo run --release -p kitchen-cli -- station list {DEMO_SLUG} --email {OWNER_EMAIL} --password {DEMO_PASSWORD}{at}"
+    );
+    println!(
+        "  cargo run --release -p kitchen-cli -- station route {DEMO_SLUG} <category_id> <station_id|none> --email {OWNER_EMAIL} --password {DEMO_PASSWORD}{at}"
+    );
     println!();
     Ok(())
 }

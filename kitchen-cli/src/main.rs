@@ -3,14 +3,16 @@
 //!   kitchen up [--demo]                     both services in this process; Ctrl-C stops them
 //!   kitchen tail <slug> --email … --password …   print a restaurant's kitchen feed as it happens
 //!   kitchen order <slug>                    place an order from the restaurant's menu
+//!   kitchen station add|list|route <slug> …  --email … --password …   make stations, route categories
 
 mod demo;
+mod stations;
 mod tail;
 
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use service_common::process::ServiceConfig as _;
 use tokio_util::sync::CancellationToken;
 
@@ -53,6 +55,52 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         order_service: String,
     },
+    /// Make a restaurant's stations and route its menu categories to them (as its owner or a
+    /// manager; `list` as any staff).
+    Station {
+        #[command(subcommand)]
+        action: StationAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum StationAction {
+    /// Make a station (1..=50 characters; unique whatever the case); prints its id.
+    Add {
+        slug: String,
+        name: String,
+        #[command(flatten)]
+        login: Login,
+    },
+    /// List the restaurant's stations: id and name.
+    List {
+        slug: String,
+        #[command(flatten)]
+        login: Login,
+    },
+    /// Make a category's items (those without a station of their own) at a station, from the
+    /// next order on; `none` routes it to no station. Category ids are in the menu
+    /// (`GET /api/order/{slug}/menu/`).
+    Route {
+        slug: String,
+        category_id: i64,
+        /// A station id, or `none`.
+        #[arg(value_parser = stations::parse_station)]
+        station: stations::Target,
+        #[command(flatten)]
+        login: Login,
+    },
+}
+
+/// The account a command acts as.
+#[derive(Args)]
+struct Login {
+    #[arg(long)]
+    email: String,
+    #[arg(long)]
+    password: String,
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    order_service: String,
 }
 
 #[tokio::main]
@@ -75,10 +123,29 @@ async fn main() {
             slug,
             order_service,
         } => demo::place_order(&order_service, &slug).await,
+        Command::Station { action } => station(action).await,
     };
     if let Err(error) = result {
         eprintln!("kitchen: {error:#}");
         std::process::exit(1);
+    }
+}
+
+async fn station(action: StationAction) -> anyhow::Result<()> {
+    let (StationAction::Add { login, .. }
+    | StationAction::List { login, .. }
+    | StationAction::Route { login, .. }) = &action;
+    let session =
+        stations::Session::login(&login.order_service, &login.email, &login.password).await?;
+    match &action {
+        StationAction::Add { slug, name, .. } => stations::add(&session, slug, name).await,
+        StationAction::List { slug, .. } => stations::list(&session, slug).await,
+        StationAction::Route {
+            slug,
+            category_id,
+            station,
+            ..
+        } => stations::route(&session, slug, *category_id, *station).await,
     }
 }
 
@@ -122,4 +189,55 @@ async fn up(demo: bool, order_addr: SocketAddr, notifier_addr: SocketAddr) -> an
     orders_done??;
     notifier_done??;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, Command, StationAction, stations::Target};
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn station_commands_parse() {
+        let login = ["--email", "o@x.test", "--password", "pw"];
+        let route = |station: &str| {
+            let args = ["kitchen", "station", "route", "demo", "3", station];
+            match Cli::try_parse_from(args.into_iter().chain(login)).map(|cli| cli.command) {
+                Ok(Command::Station {
+                    action:
+                        StationAction::Route {
+                            slug,
+                            category_id,
+                            station,
+                            login,
+                        },
+                }) => Ok((slug, category_id, station, login.order_service)),
+                Ok(_) => panic!("not a route"),
+                Err(error) => Err(error.kind()),
+            }
+        };
+        assert_eq!(
+            route("7"),
+            Ok((
+                "demo".to_owned(),
+                3,
+                Target(Some(7)),
+                "http://127.0.0.1:8080".to_owned()
+            ))
+        );
+        assert_eq!(route("none").unwrap().2, Target(None));
+        assert_eq!(route("grill"), Err(clap::error::ErrorKind::ValueValidation));
+        let add = ["kitchen", "station", "add", "demo", "grill"];
+        assert!(matches!(
+            Cli::try_parse_from(add.into_iter().chain(login)).map(|cli| cli.command),
+            Ok(Command::Station { action: StationAction::Add { name, .. } }) if name == "grill"
+        ));
+        // The login flags are required.
+        assert!(Cli::try_parse_from(add).is_err());
+    }
 }
