@@ -203,10 +203,10 @@ pub struct KitchenStats {
     pub to: DateTime<Utc>,
     pub orders: StatsOrders,
     pub ticket_seconds: TicketSeconds,
-    /// Every current station of the restaurant, by name; one without lines done in the
-    /// window has `lines: 0` and `null` percentiles. A line counts at the station it was
-    /// snapshotted at, shown under that station's current name; a deleted station is no
-    /// longer listed.
+    /// Every current station of the restaurant, by name (case-insensitively); one without
+    /// lines done in the window has `lines: 0` and `null` percentiles. A line counts at the
+    /// station it was snapshotted at, shown under that station's current name; a deleted
+    /// station is no longer listed.
     pub stations: Vec<StationSeconds>,
 }
 

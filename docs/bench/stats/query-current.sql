@@ -7,7 +7,7 @@ SELECT count(*) AS "confirmed!",
                 max(date_part('epoch', o.first_ready_at - o.created_at)) AS ticket_max,
                 (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', s.id, 'name', s.name, 'lines', d.lines,
                                                               'p50', d.p50, 'p90', d.p90)
-                                           ORDER BY s.name, s.id), '[]')
+                                           ORDER BY lower(s.name), s.id), '[]')
                  FROM stations s
                  CROSS JOIN LATERAL (
                      SELECT count(*) AS lines,

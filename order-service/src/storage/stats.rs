@@ -19,7 +19,8 @@ pub struct Timings {
     pub ticket_p50: Option<f64>,
     pub ticket_p90: Option<f64>,
     pub ticket_max: Option<f64>,
-    /// Every current station of the restaurant, by name.
+    /// Every current station of the restaurant, by name (case-insensitively, as the stations
+    /// list is).
     pub stations: Vec<StationTimings>,
 }
 
@@ -56,7 +57,7 @@ pub async fn timings(
                 max(date_part('epoch', o.first_ready_at - o.created_at)) AS ticket_max,
                 (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', s.id, 'name', s.name, 'lines', d.lines,
                                                               'p50', d.p50, 'p90', d.p90)
-                                           ORDER BY s.name, s.id), '[]')
+                                           ORDER BY lower(s.name), s.id), '[]')
                  FROM stations s
                  CROSS JOIN LATERAL (
                      SELECT count(*) AS lines,

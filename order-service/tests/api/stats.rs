@@ -142,8 +142,8 @@ async fn counts_and_percentiles_on_known_data() {
     let app = spawn_app().await;
     let k = kitchen(&app, "luigis").await;
     let grill = station(&app, &k, "grill", Some(k.menu.pizza)).await;
-    let cold = station(&app, &k, "cold", Some(k.menu.salad)).await;
-    let bar = station(&app, &k, "Bar", None).await;
+    let cold = station(&app, &k, "Cold", Some(k.menu.salad)).await;
+    let bar = station(&app, &k, "bar", None).await;
 
     // Seven orders confirmed in the window: five reached ready (one of them then cancelled),
     // one is still confirmed, one was cancelled without getting there.
@@ -186,12 +186,13 @@ async fn counts_and_percentiles_on_known_data() {
         body["ticket_seconds"],
         json!({"count": 5, "p50": 180.0, "p90": 456.3, "max": 600.5})
     );
-    // By name; p90 of 30, 60, 90, 120: 90 + 0.7 * 30 = 111; 45.25 shows as 45.3.
+    // By name, case-insensitively; p90 of 30, 60, 90, 120: 90 + 0.7 * 30 = 111; 45.25 shows
+    // as 45.3.
     assert_eq!(
         body["stations"],
         json!([
-            {"id": bar, "name": "Bar", "lines": 0, "p50": null, "p90": null},
-            {"id": cold, "name": "cold", "lines": 1, "p50": 45.3, "p90": 45.3},
+            {"id": bar, "name": "bar", "lines": 0, "p50": null, "p90": null},
+            {"id": cold, "name": "Cold", "lines": 1, "p50": 45.3, "p90": 45.3},
             {"id": grill, "name": "grill", "lines": 4, "p50": 75.0, "p90": 111.0},
         ])
     );
