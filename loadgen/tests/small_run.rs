@@ -8,7 +8,7 @@ use loadgen::common::Common;
 use loadgen::report::emit;
 use loadgen::scenarios::fanout::{self, FanoutArgs};
 use serde_json::Value;
-use test_support::database::TestDatabase;
+use test_support::{amqp::TestExchange, database::TestDatabase};
 
 const JWT_SECRET: &str = "loadgen-small-run-secret-loadgen-small-run";
 
@@ -17,6 +17,7 @@ struct System {
     notifier: String,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     _database: TestDatabase,
+    _exchange: TestExchange,
 }
 
 impl Drop for System {
@@ -29,12 +30,12 @@ impl Drop for System {
 
 async fn start_system() -> System {
     let database = TestDatabase::new();
-    let exchange = format!("test.kitchen.{}", uuid::Uuid::new_v4().simple());
+    let exchange = TestExchange::new();
 
     let mut config = order_service::config::Config::from_lookup(|_| None).expect("defaults");
     config.database_url = database.url();
     config.listen_addr = "127.0.0.1:0".parse().expect("address");
-    config.exchange = exchange.clone();
+    config.exchange = exchange.name.clone();
     config.jwt_secret = JWT_SECRET.into();
     config.database_max_connections = 5;
     let app = order_service::startup::Application::build(config)
@@ -47,7 +48,7 @@ async fn start_system() -> System {
 
     let mut config = kitchen_notifier::config::Config::from_lookup(|_| None).expect("defaults");
     config.listen_addr = "127.0.0.1:0".parse().expect("address");
-    config.exchange = exchange;
+    config.exchange = exchange.name.clone();
     config.order_service_url = order_service.clone();
     let app = kitchen_notifier::startup::Application::build(config)
         .await
@@ -75,6 +76,7 @@ async fn start_system() -> System {
         notifier: format!("ws://127.0.0.1:{port}"),
         tasks,
         _database: database,
+        _exchange: exchange,
     }
 }
 

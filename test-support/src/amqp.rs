@@ -1,5 +1,6 @@
-//! A tap on the events exchange: a queue of the test's own, bound with a pattern, to check what
-//! was published exactly as a third-party consumer would see it.
+//! An events exchange of the test's own, deleted when the test is done, and a tap on it: a queue
+//! of the test's own, bound with a pattern, to check what was published exactly as a
+//! third-party consumer would see it.
 
 use std::time::Duration;
 
@@ -7,11 +8,68 @@ use futures_util::StreamExt;
 use lapin::{
     Connection, ConnectionProperties, Consumer,
     message::Delivery,
-    options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions},
+    options::{BasicConsumeOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions},
     types::FieldTable,
 };
 
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// Every test exchange's name starts with this and a dot.
+pub const EXCHANGE_PREFIX: &str = "test.kitchen";
+/// Every tap queue's name starts with this and a dot.
+pub const TAP_PREFIX: &str = "test-tap";
+
+/// The name of an exchange of the test's own, `test.kitchen.<uuid>`, so parallel tests never
+/// hear each other's events. Whoever uses it first declares it (both services do on start);
+/// it is deleted when the test is done (see [`crate::cleanup`]), bindings and all.
+pub struct TestExchange {
+    pub name: String,
+}
+
+impl TestExchange {
+    pub fn new() -> Self {
+        Self {
+            name: crate::cleanup::unique_name(EXCHANGE_PREFIX, '.'),
+        }
+    }
+}
+
+impl Default for TestExchange {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::ops::Deref for TestExchange {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for TestExchange {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        crate::cleanup::remove_later(format!("exchange {name}"), move || delete_exchange(name));
+    }
+}
+
+/// Deletes `name` (a missing one is no error to RabbitMQ).
+pub async fn delete_exchange(name: String) -> Result<(), String> {
+    let connection = Connection::connect(AMQP_URL, ConnectionProperties::default())
+        .await
+        .map_err(|error| error.to_string())?;
+    let deleted = async {
+        let channel = connection.create_channel().await?;
+        channel
+            .exchange_delete(name.as_str().into(), ExchangeDeleteOptions::default())
+            .await
+    }
+    .await
+    .map_err(|error| error.to_string());
+    let _ = connection.close(200, "test done".into()).await;
+    deleted
+}
 
 pub struct ExchangeTap {
     _connection: Connection,
@@ -19,7 +77,9 @@ pub struct ExchangeTap {
 }
 
 impl ExchangeTap {
-    /// Binds a fresh exclusive queue to `exchange` (declared if missing) with `pattern`.
+    /// Binds a fresh exclusive queue to `exchange` (declared if missing) with `pattern`. Being
+    /// exclusive, the queue goes with the tap's connection (when the tap is dropped, at the
+    /// latest when the test process ends), so no test leaves one behind.
     pub async fn bind(exchange: &str, pattern: &str) -> Self {
         let connection = Connection::connect(AMQP_URL, ConnectionProperties::default())
             .await
@@ -28,7 +88,7 @@ impl ExchangeTap {
         service_common::amqp::declare_exchange(&channel, exchange)
             .await
             .unwrap();
-        let queue = format!("test-tap.{}", uuid::Uuid::new_v4().simple());
+        let queue = crate::cleanup::unique_name(TAP_PREFIX, '.');
         channel
             .queue_declare(
                 queue.as_str().into(),

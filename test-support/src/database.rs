@@ -1,5 +1,5 @@
 //! A PostgreSQL database of a test's own: a fresh name on the local server (the service under
-//! test creates and migrates it), dropped when the test is done.
+//! test creates and migrates it), dropped when the test is done (see [`crate::cleanup`]).
 
 use std::str::FromStr;
 
@@ -7,9 +7,11 @@ use sqlx::{
     ConnectOptions, Connection,
     postgres::{PgConnectOptions, PgConnection},
 };
-use uuid::Uuid;
 
 pub const SERVER: &str = "postgres://postgres@127.0.0.1:5432";
+
+/// Every test database's name starts with this.
+pub const PREFIX: &str = "kitchen_test";
 
 pub struct TestDatabase {
     pub name: String,
@@ -18,7 +20,7 @@ pub struct TestDatabase {
 impl TestDatabase {
     pub fn new() -> Self {
         Self {
-            name: format!("kitchen_test_{}", Uuid::new_v4().simple()),
+            name: crate::cleanup::unique_name(PREFIX, '_'),
         }
     }
 
@@ -35,30 +37,28 @@ impl Default for TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        // Drop cannot await: do it on a thread with a runtime of its own.
         let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async {
-                let Ok(options) = PgConnectOptions::from_str(&format!("{SERVER}/postgres")) else {
-                    return;
-                };
-                if let Ok(mut admin) =
-                    PgConnection::connect_with(&options.disable_statement_logging()).await
-                {
-                    let statement = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
-                        .execute(&mut admin)
-                        .await;
-                    let _ = admin.close().await;
-                }
-            });
-        })
-        .join();
+        crate::cleanup::remove_later(format!("database {name}"), move || drop_database(name));
     }
+}
+
+/// `DROP DATABASE … WITH (FORCE)`: sessions a service left open do not keep it.
+pub async fn drop_database(name: String) -> Result<(), String> {
+    let options = PgConnectOptions::from_str(&format!("{SERVER}/postgres"))
+        .map_err(|error| error.to_string())?
+        .disable_statement_logging();
+    let mut admin = PgConnection::connect_with(&options)
+        .await
+        .map_err(|error| error.to_string())?;
+    let statement = format!(
+        "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+        name.replace('"', "\"\"")
+    );
+    let dropped = sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+        .execute(&mut admin)
+        .await
+        .map(drop)
+        .map_err(|error| error.to_string());
+    let _ = admin.close().await;
+    dropped
 }

@@ -2,6 +2,7 @@
 
 pub mod amqp;
 pub mod api;
+pub mod cleanup;
 pub mod database;
 pub mod metrics;
 pub mod proxy;

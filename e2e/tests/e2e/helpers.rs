@@ -6,7 +6,9 @@ use std::{sync::LazyLock, time::Duration};
 
 use kitchen_notifier::config::Tuning;
 use sqlx::PgPool;
-use test_support::{api::ApiClient, database::TestDatabase, wait_until, ws::Client};
+use test_support::{
+    amqp::TestExchange, api::ApiClient, database::TestDatabase, wait_until, ws::Client,
+};
 
 static LOGS: LazyLock<()> = LazyLock::new(|| {
     if std::env::var("TEST_LOG").is_ok() {
@@ -16,8 +18,9 @@ static LOGS: LazyLock<()> = LazyLock::new(|| {
 
 pub const JWT_SECRET: &str = "end-to-end-test-secret-end-to-end-test-secret";
 
+/// Its exchange and database are removed when the test is done (see `test_support::cleanup`).
 pub struct System {
-    pub exchange: String,
+    pub exchange: TestExchange,
     pub database: TestDatabase,
     pub db: Option<PgPool>,
 }
@@ -26,7 +29,7 @@ impl System {
     pub fn new() -> Self {
         LazyLock::force(&LOGS);
         Self {
-            exchange: format!("test.kitchen.{}", uuid::Uuid::new_v4().simple()),
+            exchange: TestExchange::new(),
             database: TestDatabase::new(),
             db: None,
         }
@@ -36,7 +39,7 @@ impl System {
         let mut config = order_service::config::Config::from_lookup(|_| None).unwrap();
         config.database_url = self.database.url();
         config.listen_addr = "127.0.0.1:0".parse().unwrap();
-        config.exchange = self.exchange.clone();
+        config.exchange = self.exchange.name.clone();
         config.jwt_secret = JWT_SECRET.into();
         config.database_max_connections = 10;
         config
@@ -84,7 +87,7 @@ impl System {
     ) -> Notifier {
         let mut config = kitchen_notifier::config::Config::from_lookup(|_| None).unwrap();
         config.listen_addr = "127.0.0.1:0".parse().unwrap();
-        config.exchange = self.exchange.clone();
+        config.exchange = self.exchange.name.clone();
         config.order_service_url = order_service_url.to_owned();
         config.tuning = Tuning {
             unbind_grace: Duration::from_millis(500),

@@ -21,6 +21,7 @@ use lapin::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use test_support::amqp::TestExchange;
 pub use test_support::{
     wait_until,
     ws::{Client, Received},
@@ -75,6 +76,8 @@ pub struct TestNotifier {
     pub state: AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// Deleted when the test is done (see `test_support::cleanup`).
+    _exchange: TestExchange,
 }
 
 pub fn fast_tuning() -> Tuning {
@@ -92,10 +95,10 @@ pub async fn spawn_notifier() -> TestNotifier {
 pub async fn spawn_notifier_with(adjust: impl FnOnce(&mut Config)) -> TestNotifier {
     LazyLock::force(&LOGS);
     let keys = TicketKeys::generate();
-    let exchange = format!("test.kitchen.{}", Uuid::new_v4().simple());
+    let exchange = TestExchange::new();
     let mut config = Config::from_lookup(|_| None).unwrap();
     config.listen_addr = "127.0.0.1:0".parse().unwrap();
-    config.exchange = exchange.clone();
+    config.exchange = exchange.name.clone();
     config.ticket_public_key_pem = Some(keys.public_pem.clone());
     config.tuning = fast_tuning();
     adjust(&mut config);
@@ -108,11 +111,12 @@ pub async fn spawn_notifier_with(adjust: impl FnOnce(&mut Config)) -> TestNotifi
     }));
     let notifier = TestNotifier {
         port,
-        exchange,
+        exchange: exchange.name.clone(),
         keys,
         state,
         stop: Some(stop),
         server,
+        _exchange: exchange,
     };
     notifier.wait_ready().await;
     notifier

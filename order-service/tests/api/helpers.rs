@@ -1,5 +1,5 @@
 //! Starts an order-service in-process on port 0 against the local PostgreSQL, with a database
-//! of its own that is dropped afterwards, and speaks to it over real HTTP.
+//! and an exchange of its own that are removed afterwards, and speaks to it over real HTTP.
 
 use std::sync::LazyLock;
 
@@ -9,7 +9,7 @@ use order_service::{
     startup::Application,
 };
 use sqlx::PgPool;
-use test_support::database::TestDatabase;
+use test_support::{amqp::TestExchange, database::TestDatabase};
 
 pub use test_support::api::{ApiClient, Kitchen};
 
@@ -25,20 +25,21 @@ pub struct TestApp {
     pub api: ApiClient,
     pub db: PgPool,
     pub config: Config,
-    /// Dropped with the test: the database goes too.
+    /// Removed when the test is done (see `test_support::cleanup`).
     _database: TestDatabase,
+    _exchange: TestExchange,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
-pub fn test_config(database_url: &str) -> Config {
+pub fn test_config(database_url: &str, exchange: &str) -> Config {
     let mut config = Config::from_lookup(|_| None).expect("default config");
     config.database_url = database_url.to_owned();
     config.listen_addr = "127.0.0.1:0".parse().unwrap();
     config.jwt_secret = JWT_SECRET.into();
     config.database_max_connections = 10;
     // An exchange of its own, so parallel tests never hear each other's events.
-    config.exchange = format!("test.kitchen.{}", uuid::Uuid::new_v4().simple());
+    config.exchange = exchange.to_owned();
     config
 }
 
@@ -51,7 +52,8 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     LazyLock::force(&TRACING);
     let database = TestDatabase::new();
-    let mut config = test_config(&database.url());
+    let exchange = TestExchange::new();
+    let mut config = test_config(&database.url(), &exchange);
     adjust(&mut config);
     let app = Application::build(config.clone())
         .await
@@ -66,6 +68,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         api: ApiClient::new(format!("http://127.0.0.1:{port}")),
         db,
         _database: database,
+        _exchange: exchange,
         config,
         stop: Some(stop),
         server: Some(server),
