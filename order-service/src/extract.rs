@@ -22,11 +22,63 @@ where
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
+        if !is_json(req.headers()) {
+            return Err(error_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorBody::new("Expected a body with Content-Type: application/json."),
+            ));
+        }
+        let bytes = match axum::body::Bytes::from_request(req, state).await {
+            Ok(bytes) => bytes,
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(error_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    ErrorBody::new("The request body is larger than 64 KiB."),
+                ));
+            }
+            Err(rejection) => {
+                return Err(error_response(
+                    StatusCode::BAD_REQUEST,
+                    ErrorBody::new(format!(
+                        "The body could not be read: {}",
+                        rejection.body_text()
+                    )),
+                ));
+            }
+        };
+        // Every body of this API is an object. serde reads a struct from a JSON array too
+        // (`["a@example.com", "pw"]` as a login), which would let a body of the wrong type
+        // through as if it were right: refuse anything but an object, for every route.
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b != b'{') {
+            return Err(error_response(
+                StatusCode::BAD_REQUEST,
+                ErrorBody::new("Invalid request body: expected a JSON object."),
+            ));
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(Json(value)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
+}
+
+/// `application/json` or any `+json` type, as axum's own `Json` accepts.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 fn json_rejection(rejection: JsonRejection) -> Response {

@@ -20,6 +20,7 @@ impl RestaurantName {
                 text.chars().count() <= NAME_MAX,
                 format!("must be at most {NAME_MAX} characters"),
             )
+            .check(!text.contains('\0'), super::text::NUL)
             .verdict(|| RestaurantName(text.trim().to_owned()))
     }
 

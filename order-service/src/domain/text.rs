@@ -8,7 +8,7 @@ fn too_long(max: usize) -> String {
     format!("must be at most {max} characters")
 }
 
-const NUL: &str = "must not contain a NUL character";
+pub const NUL: &str = "must not contain a NUL character";
 
 /// Any text of at most `MAX` characters.
 #[derive(Debug, Clone, PartialEq, Eq)]

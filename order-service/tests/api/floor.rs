@@ -605,7 +605,6 @@ async fn recall_racing_a_patch_from_the_same_state_lets_exactly_one_win() {
             .iter()
             .filter(|r| r.status.as_u16() == 200)
             .count();
-        assert_eq!(wins, 1, "{} / {}", recalled.body, completed.body);
         for loser in [&recalled, &completed]
             .into_iter()
             .filter(|r| r.status.as_u16() != 200)
@@ -623,7 +622,17 @@ async fn recall_racing_a_patch_from_the_same_state_lets_exactly_one_win() {
             )
             .await
             .expect(200);
-        assert_eq!(stored["version"], 3);
+        if wins == 2 {
+            // Not concurrent after all: the PATCH was through before the recall began, and
+            // the recall undid it. Anything else would be two moves from one state.
+            assert_eq!(
+                (stored["status"].as_str(), stored["version"].as_i64()),
+                (Some("ready"), Some(4))
+            );
+        } else {
+            assert_eq!(wins, 1, "{} / {}", recalled.body, completed.body);
+            assert_eq!(stored["version"], 3);
+        }
     }
 }
 

@@ -105,3 +105,58 @@ async fn configured_origins_may() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_a_json_object_is_400_on_every_route() {
+    let app = spawn_app().await;
+    let owner = app.register("owner").await;
+    let slug = app.create_restaurant(&owner, "luigis").await;
+    let token = Some(owner.access.as_str());
+    for (path, body, auth) in [
+        (
+            "/api/auth/login/".to_owned(),
+            json!(["a@example.com", "pizza4ever"]),
+            None,
+        ),
+        (
+            "/api/auth/register/".to_owned(),
+            json!(["a@example.com", "pizza4ever", "A", "B"]),
+            None,
+        ),
+        (
+            "/api/restaurants/".to_owned(),
+            json!(["Luigi", "luigi"]),
+            token,
+        ),
+        (
+            format!("/api/restaurants/{slug}/stations/"),
+            json!(["fry"]),
+            token,
+        ),
+        (
+            format!("/api/restaurants/{slug}/menu/categories/"),
+            json!(["Mains"]),
+            token,
+        ),
+        (
+            format!("/api/order/{slug}/confirm/"),
+            json!([[], "raw"]),
+            None,
+        ),
+        (
+            format!("/api/restaurants/{slug}/stations/"),
+            json!("fry"),
+            token,
+        ),
+    ] {
+        let reply = app.post(&path, auth, body.clone()).await;
+        assert_eq!(reply.status.as_u16(), 400, "{path} {body}: {}", reply.body);
+        assert!(reply.body["detail"].is_string());
+    }
+    // Nothing was made.
+    let stations = app
+        .get(&format!("/api/restaurants/{slug}/stations/"), token)
+        .await
+        .expect(200);
+    assert_eq!(stations, json!([]));
+}
