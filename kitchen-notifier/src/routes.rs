@@ -125,7 +125,7 @@ async fn handshake(
     }
     // A place is taken before anything is set up, so concurrent handshakes cannot overshoot
     // the cap; the sockets already open are not touched.
-    let Some(place) = SocketPlace::take(&state.connected_sockets, state.tuning.max_connections)
+    let Some(mut place) = SocketPlace::take(&state.connected_sockets, state.tuning.max_connections)
     else {
         metrics::counter!("ws_capacity_refusals_total").increment(1);
         return refuse(
@@ -158,7 +158,7 @@ async fn handshake(
         let Ok(ws) = socket.await else {
             return;
         };
-        metrics::gauge!("ws_connections").set(place.open() as f64);
+        place.opened();
         let ended = ws::serve(ws, subscription, tuning, shutdown).await;
         drop(place);
         metrics::counter!("ws_closed_total", "reason" => ended.as_str()).increment(1);
@@ -171,6 +171,8 @@ async fn handshake(
 /// ends; released on drop, whichever way the handshake or the socket ends.
 struct SocketPlace {
     count: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// Counted in `ws_connections` (the upgrade completed).
+    open: bool,
 }
 
 impl SocketPlace {
@@ -183,19 +185,24 @@ impl SocketPlace {
             .ok()
             .map(|_| SocketPlace {
                 count: count.clone(),
+                open: false,
             })
     }
 
-    /// Places held now.
-    fn open(&self) -> i64 {
-        self.count.load(Ordering::Acquire)
+    /// The socket is open. The gauge moves by one, not to a value read here: two sockets
+    /// opening and closing at once cannot then leave it off by one.
+    fn opened(&mut self) {
+        self.open = true;
+        metrics::gauge!("ws_connections").increment(1.0);
     }
 }
 
 impl Drop for SocketPlace {
     fn drop(&mut self) {
-        let now = self.count.fetch_sub(1, Ordering::AcqRel) - 1;
-        metrics::gauge!("ws_connections").set(now as f64);
+        self.count.fetch_sub(1, Ordering::AcqRel);
+        if self.open {
+            metrics::gauge!("ws_connections").decrement(1.0);
+        }
     }
 }
 
