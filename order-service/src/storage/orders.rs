@@ -204,11 +204,11 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
          new_lines AS (
             INSERT INTO order_items (id, order_id, position, menu_item_id, name, variant_id,
                                      variant_label, variant_price, quantity, special_requests,
-                                     station_id, station_name)
+                                     station_id, station_name, confirmed_at)
             OVERRIDING SYSTEM VALUE
             SELECT line.id, $3, line.position, line.menu_item_id, line.name, line.variant_id,
                    line.label, line.price, line.quantity, line.request, line.station_id,
-                   line.station_name
+                   line.station_name, $13
             FROM new_order,
                  UNNEST($14::bigint[], $15::int[], $16::bigint[], $17::text[], $18::bigint[],
                         $19::text[], $20::numeric[], $21::int[], $22::text[], $28::bigint[],

@@ -101,6 +101,13 @@ async fn date_order(app: &TestApp, order: Uuid, confirmed: DateTime<Utc>, ticket
     .execute(&app.db)
     .await
     .unwrap();
+    // Each line carries its order's confirm time (what line timings count from).
+    sqlx::query("UPDATE order_items SET confirmed_at = $2 WHERE order_id = $1")
+        .bind(order)
+        .bind(confirmed)
+        .execute(&app.db)
+        .await
+        .unwrap();
 }
 
 /// Marks line `position` (0-based) of the order done at `done`.
