@@ -202,16 +202,23 @@ impl Hub {
             entry.emptied += 1;
             entry.emptied
         };
+        // Outside a runtime (process teardown) there is nothing left to unbind for.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         let hub = self.clone();
         let watch = watch.clone();
         let grace = self.tuning.unbind_grace;
         let stop = self.stop.clone();
-        self.tasks.spawn(async move {
-            tokio::select! {
-                _ = stop.cancelled() => {}
-                _ = tokio::time::sleep(grace) => hub.retire(&watch, emptied).await,
-            }
-        });
+        self.tasks.spawn_on(
+            async move {
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    _ = tokio::time::sleep(grace) => hub.retire(&watch, emptied).await,
+                }
+            },
+            &runtime,
+        );
     }
 
     /// Unbinds and drops a watch that stayed without subscribers since departure `emptied`.
@@ -690,6 +697,20 @@ mod tests {
             hub.deliver(br#"{"event":"order.confirmed"}"#),
             Ingested::Malformed
         );
+    }
+
+    #[test]
+    fn a_subscription_dropped_after_its_runtime_is_gone_does_not_panic() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let subscription = runtime.block_on(async {
+            let (hub, _link) = hub();
+            hub.subscribe(slug("luigis"), None).await.unwrap()
+        });
+        drop(runtime);
+        drop(subscription);
     }
 
     #[tokio::test(start_paused = true)]
