@@ -36,7 +36,10 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/order/{slug}/status/{order_id}/"),
     ("get", "/api/kitchen/{slug}/events/"),
     ("patch", "/api/kitchen/orders/{order_id}/"),
+    ("patch", "/api/kitchen/orders/{order_id}/items/"),
+    ("post", "/api/kitchen/orders/{order_id}/recall/"),
     ("get", "/api/kitchen/{slug}/orders/"),
+    ("get", "/api/kitchen/{slug}/stats/"),
     ("post", "/api/kitchen/{slug}/ws-ticket/"),
     ("get", "/healthz"),
     ("get", "/readyz"),
@@ -104,4 +107,37 @@ async fn the_openapi_document_describes_every_route_the_router_serves() {
         document["components"]["schemas"]["Order"]["properties"]["total_price"]["type"],
         "string"
     );
+    // The kitchen floor's fields (API.md, "The Order, for the kitchen").
+    let schemas = &document["components"]["schemas"];
+    for field in [
+        "rush",
+        "recalled_at",
+        "status_changed_at",
+        "ready_at",
+        "completed_at",
+    ] {
+        assert!(
+            schemas["Order"]["properties"][field].is_object(),
+            "Order lacks {field}"
+        );
+    }
+    for field in ["station", "done_at"] {
+        assert!(
+            schemas["OrderItem"]["properties"][field].is_object(),
+            "OrderItem lacks {field}"
+        );
+    }
+    assert!(schemas["KitchenList"]["properties"]["all_day"].is_object());
+    for (path, method) in [
+        ("/api/kitchen/orders/{order_id}/items/", "patch"),
+        ("/api/kitchen/orders/{order_id}/recall/", "post"),
+    ] {
+        let responses = &document["paths"][path][method]["responses"];
+        for status in ["200", "400", "401", "404", "409"] {
+            assert!(
+                responses.get(status).is_some(),
+                "{method} {path} lacks {status}"
+            );
+        }
+    }
 }
