@@ -154,7 +154,11 @@ async fn kitchen_write(
         Ok(write) => write.operation(),
         Err(_) => "invalid",
     };
-    let request = json!({"operation": operation, "body": body});
+    // What a key's stored answer is matched against; only built when there is a key.
+    let request = match key {
+        Some(_) => json!({"operation": operation, "body": body}),
+        None => Value::Null,
+    };
     if let Some(key) = &key
         && let Some(stored) =
             storage::orders::kitchen_answer(&state.db, order_id, key, &request).await?
@@ -258,13 +262,16 @@ async fn write_with_retries(
             Err(Refusal::Field(errors)) => return Err(errors.into()),
             Err(Refusal::Rule(reason)) => return Err(ApiError::bad_request(reason)),
         };
-        let answer = to_json(&change.order)?;
-        let keyed = key.map(|key| storage::orders::KeyedAnswer {
-            key,
-            request,
-            status: 200,
-            body: &answer,
-        });
+        // The answer is kept only under a key: without one, no copy of the order is made.
+        let answer = key.map(|_| to_json(&change.order)).transpose()?;
+        let keyed = key
+            .zip(answer.as_ref())
+            .map(|(key, body)| storage::orders::KeyedAnswer {
+                key,
+                request,
+                status: 200,
+                body,
+            });
         let trace = telemetry::current_trace_context();
         if let Some(order) =
             storage::orders::apply(&state.db, &current, &change, keyed, &trace).await?
