@@ -1,7 +1,7 @@
 //! Configuration from environment variables only (API.md, "Operations"). A malformed value
 //! stops the process at start with one line naming the variable; secrets are never echoed.
 
-use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
+use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
 use secrecy::{ExposeSecret, SecretString};
 pub use service_common::env::{ConfigError, LogFormat};
@@ -29,6 +29,13 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     /// Time a client gets to send a request's headers (`HTTP_HEADER_TIMEOUT_SECS`).
     pub header_read_timeout: Duration,
+    /// The notifier's address as a browser reaches it (`ws://` or `wss://`, no trailing `/`):
+    /// written into the pages and allowed by their Content-Security-Policy.
+    pub notifier_public_url: String,
+    /// Development only: serve the pages from this folder (`WEB_DIR`, normally
+    /// `order-service/web`) instead of the copy built into the binary, so an edit shows on
+    /// reload without a rebuild.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl fmt::Debug for Config {
@@ -47,6 +54,8 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
             .field("header_read_timeout", &self.header_read_timeout)
+            .field("notifier_public_url", &self.notifier_public_url)
+            .field("web_dir", &self.web_dir)
             .finish()
     }
 }
@@ -147,6 +156,21 @@ impl Config {
                 )
             })?,
         };
+        let notifier_public_url = env.string("NOTIFIER_PUBLIC_URL", "ws://127.0.0.1:8081");
+        let notifier_public_url = websocket_origin(&notifier_public_url)
+            .map(|_| notifier_public_url.trim_end_matches('/').to_owned())
+            .ok_or_else(|| {
+                error(
+                    "NOTIFIER_PUBLIC_URL",
+                    "expected ws://host[:port] or wss://host[:port], as a browser reaches the notifier",
+                )
+            })?;
+        let web_dir = env.get("WEB_DIR").map(PathBuf::from);
+        if let Some(dir) = &web_dir
+            && !dir.is_dir()
+        {
+            return Err(error("WEB_DIR", "expected a folder (order-service/web)"));
+        }
         Ok(Config {
             database_url,
             database_max_connections,
@@ -160,8 +184,22 @@ impl Config {
             log_format: env.log_format()?,
             cors_allowed_origins,
             header_read_timeout: env.header_read_timeout()?,
+            notifier_public_url,
+            web_dir,
         })
     }
+}
+
+/// The origin (`ws[s]://host[:port]`) of a WebSocket URL with a host and no credentials, as a
+/// Content-Security-Policy names it; `None` if `url` is not one. A path is allowed (a notifier
+/// behind a proxy under a prefix); a query is not, since the pages append their own path.
+pub fn websocket_origin(url: &str) -> Option<String> {
+    let uri = url.parse::<axum::http::Uri>().ok()?;
+    let scheme = uri.scheme_str().filter(|s| matches!(*s, "ws" | "wss"))?;
+    let authority = uri.authority()?;
+    let valid =
+        !authority.host().is_empty() && !authority.as_str().contains('@') && uri.query().is_none();
+    valid.then(|| format!("{scheme}://{}", authority.as_str().to_ascii_lowercase()))
 }
 
 /// `scheme://host[:port]` origins, comma-separated; `None` if any is not one.
@@ -247,6 +285,8 @@ mod tests {
         assert_eq!(config.amqp_url, "amqp://guest:guest@127.0.0.1:5672/%2f");
         assert_eq!(config.listen_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(config.exchange, "kitchen.events");
+        assert_eq!(config.notifier_public_url, "ws://127.0.0.1:8081");
+        assert!(config.web_dir.is_none(), "pages come from the binary");
         assert!(config.jwt_secret_generated);
         assert_ne!(
             config.jwt_secret.expose_secret(),
@@ -293,6 +333,12 @@ mod tests {
             ("DATABASE_MAX_CONNECTIONS", "0"),
             ("CORS_ALLOWED_ORIGINS", "*"),
             ("HTTP_HEADER_TIMEOUT_SECS", "0"),
+            ("NOTIFIER_PUBLIC_URL", "http://127.0.0.1:8081"),
+            ("NOTIFIER_PUBLIC_URL", "ws://"),
+            ("NOTIFIER_PUBLIC_URL", "127.0.0.1:8081"),
+            ("NOTIFIER_PUBLIC_URL", "wss://user:secret@kitchen.example"),
+            ("NOTIFIER_PUBLIC_URL", "ws://kitchen.example/?ticket=x"),
+            ("WEB_DIR", "/no/such/folder"),
             ("CORS_ALLOWED_ORIGINS", "https://a.example/path"),
             (
                 "TICKET_PRIVATE_KEY",
@@ -304,6 +350,28 @@ mod tests {
             assert!(error.to_string().starts_with(&format!("invalid {name}: ")));
             assert!(!error.to_string().contains('\n'));
         }
+    }
+
+    #[test]
+    fn the_notifier_url_is_kept_and_its_origin_is_what_a_csp_names() {
+        let config = from(&[(
+            "NOTIFIER_PUBLIC_URL",
+            "wss://Kitchen.Example:8443/notifier/",
+        )])
+        .unwrap();
+        assert_eq!(
+            config.notifier_public_url, "wss://Kitchen.Example:8443/notifier",
+            "without the trailing slash, so the pages can append their path"
+        );
+        assert_eq!(
+            websocket_origin(&config.notifier_public_url).as_deref(),
+            Some("wss://kitchen.example:8443")
+        );
+        assert_eq!(
+            websocket_origin("ws://127.0.0.1:8081").as_deref(),
+            Some("ws://127.0.0.1:8081")
+        );
+        assert_eq!(websocket_origin("https://kitchen.example"), None);
     }
 
     #[test]

@@ -13,3 +13,4 @@ pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+mod web_files;

@@ -16,7 +16,7 @@ use crate::{
     auth::{password::PasswordHasher, tickets::TicketSigner, tokens::TokenKeys},
     config::Config,
     events::relay::{self, RelaySettings},
-    routes,
+    routes::{self, pages::Pages},
     state::AppState,
     storage,
 };
@@ -50,6 +50,10 @@ impl Application {
             tokens: Arc::new(TokenKeys::new(config.jwt_secret.expose_secret())),
             passwords: PasswordHasher::new(hashing_threads),
             tickets: Arc::new(tickets),
+            pages: Arc::new(Pages::new(
+                &config.notifier_public_url,
+                config.web_dir.clone(),
+            )?),
         };
         let relay = RelaySettings::new(&config.amqp_url, &config.exchange);
         Ok(Self {

@@ -2,7 +2,10 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
-use crate::auth::{password::PasswordHasher, tickets::TicketSigner, tokens::TokenKeys};
+use crate::{
+    auth::{password::PasswordHasher, tickets::TicketSigner, tokens::TokenKeys},
+    routes::pages::Pages,
+};
 
 /// What every handler may use. Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -11,4 +14,6 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub passwords: PasswordHasher,
     pub tickets: Arc<TicketSigner>,
+    /// The pages and their assets, ready to serve.
+    pub pages: Arc<Pages>,
 }

@@ -6,6 +6,7 @@ mod customer;
 mod kitchen;
 mod menu;
 mod ops;
+pub mod pages;
 mod restaurants;
 mod stations;
 mod stats;
@@ -155,6 +156,7 @@ pub fn router(state: AppState, allowed_origins: &[String]) -> Router {
                 async move { ([(header::CONTENT_TYPE, "application/json")], document) }
             }),
         )
+        .merge(pages::router())
         // After routing, so the route template labels the request metrics.
         .route_layer(axum::middleware::from_fn(
             service_common::metrics::track_http,

@@ -13,6 +13,7 @@ mod menu;
 mod migrations;
 mod openapi;
 mod ops;
+mod pages;
 mod restaurants;
 mod stations;
 mod stats;
