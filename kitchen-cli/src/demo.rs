@@ -197,9 +197,11 @@ pub async fn seed(api: &str, notifier: &str) -> anyhow::Result<()> {
     }
     println!();
     println!("Demo restaurant '{DEMO_SLUG}' is ready.");
+    println!("  kitchen display {api}/kitchen/   (log in as the kitchen user)");
+    println!("  customer page   {api}/order/{DEMO_SLUG}/");
     println!("  owner        {OWNER_EMAIL} / {DEMO_PASSWORD}");
     println!("  kitchen user {COOK_EMAIL} / {DEMO_PASSWORD}");
-    println!("  menu         {api}/api/order/{DEMO_SLUG}/menu/");
+    println!("  menu (API)   {api}/api/order/{DEMO_SLUG}/menu/");
     println!(
         "  stations     {} (Pizze, Antipasti and Bevande are made there)",
         DEMO_STATIONS.join(", ")
@@ -210,7 +212,7 @@ pub async fn seed(api: &str, notifier: &str) -> anyhow::Result<()> {
     } else {
         format!(" --order-service {api}")
     };
-    println!("Watch the kitchen feed (another terminal):");
+    println!("Or watch the kitchen feed in a terminal:");
     println!(
         "  cargo run --release -p kitchen-cli -- tail {DEMO_SLUG} --email {COOK_EMAIL} --password {DEMO_PASSWORD} --notifier ws://{notifier}{at}"
     );

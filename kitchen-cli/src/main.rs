@@ -157,6 +157,10 @@ async fn up(demo: bool, order_addr: SocketAddr, notifier_addr: SocketAddr) -> an
         kitchen_notifier::config::Config::from_env().map_err(|e| anyhow::anyhow!("{e}"))?;
     notifier.listen_addr = notifier_addr;
     notifier.order_service_url = format!("http://{order_addr}");
+    // The pages reach the notifier where this process listens, unless told otherwise.
+    if std::env::var_os("NOTIFIER_PUBLIC_URL").is_none() {
+        orders.notifier_public_url = format!("ws://{notifier_addr}");
+    }
     let telemetry = service_common::telemetry::init(orders.log_format, "kitchen");
     if orders.jwt_secret_generated {
         tracing::warn!(

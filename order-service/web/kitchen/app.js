@@ -660,7 +660,7 @@ function ticketCard(order, actions, position, level) {
       order.rush ? h("span", { class: "badge rush" }, "⚡ RUSH") : null,
       h("span", { class: `badge status status-${order.status}` }, order.status),
       order.recalled_at ? h("span", { class: "badge recalled" }, "↺ recalled") : null,
-      pending ? h("span", { class: "badge pending", "data-test": "pending" }, `⏳ pending ×${pending}`) : null,
+      pending ? h("span", { class: "badge pending", "data-test": "pending" }, `◷ pending ×${pending}`) : null,
     ),
     h("ul", { class: "lines" }, order.items.map((line) => lineItem(order, line, station))),
     refused
@@ -781,6 +781,7 @@ function renderFreshness() {
     seq: state.board.lastSeq,
     waiting,
     catchingUp: state.catchingUp !== null || !state.snapshotLoaded,
+    apiReachable: session.reachable,
   });
   if (banner.textContent !== text) banner.textContent = text;
   banner.dataset.level = level;
@@ -828,7 +829,7 @@ $("open-recent").addEventListener("click", () => {
 function renderSound() {
   const button = $("sound");
   const on = sounds.enabled;
-  button.textContent = on ? "🔔 Sound on" : "🔇 Sound off";
+  button.textContent = on ? "♪ Sound on" : "✕ Sound off";
   button.setAttribute("aria-pressed", on ? "true" : "false");
   button.dataset.state = on ? "on" : "muted";
 }

@@ -17,6 +17,8 @@ export class Session {
     this.tokens = readJson(storage, TOKENS);
     /** Shared by concurrent callers: one refresh at a time. */
     this.refreshing = null;
+    /** False while order-service gives no answer (or only a gateway's "unavailable"). */
+    this.reachable = true;
   }
 
   get loggedIn() {
@@ -103,8 +105,10 @@ export class Session {
         cache: "no-store",
       });
     } catch {
+      this.reachable = false;
       return { status: 0, body: null };
     }
+    this.reachable = ![502, 503, 504].includes(response.status);
     let parsed = null;
     try {
       parsed = response.status === 204 ? null : await response.json();

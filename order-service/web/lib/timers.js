@@ -47,22 +47,24 @@ export function parseAging(amberMinutes, redMinutes) {
 /**
  * What the freshness banner says.
  * @param {{connected: boolean, lastHeardAt: number|null, now: number, seq: number|null,
- *   waiting: number, catchingUp?: boolean}} state lastHeardAt: when the last frame or heartbeat
- *   arrived (or the socket opened)
+ *   waiting: number, catchingUp?: boolean, apiReachable?: boolean}} state lastHeardAt: when
+ *   the last frame or heartbeat arrived (or the socket opened); apiReachable: whether
+ *   order-service answers (actions cannot be sent while it does not)
  * @returns {{level: "live"|"amber"|"red", text: string}}
  */
-export function freshness({ connected, lastHeardAt, now, seq, waiting, catchingUp = false }) {
+export function freshness({ connected, lastHeardAt, now, seq, waiting, catchingUp = false, apiReachable = true }) {
   const age = lastHeardAt === null ? Infinity : now - lastHeardAt;
   let level = "live";
   if (age > LOST_AFTER_MS) level = "red";
-  else if (age > STALE_AFTER_MS || !connected || catchingUp) level = "amber";
+  else if (age > STALE_AFTER_MS || !connected || catchingUp || !apiReachable) level = "amber";
   const parts = [];
-  if (level === "live") parts.push("live");
+  if (level === "live" || (connected && !catchingUp && age <= STALE_AFTER_MS)) parts.push("live");
   else if (!connected) parts.push("offline · reconnecting");
   else if (catchingUp) parts.push("catching up");
   else parts.push("no news");
   parts.push(`seq ${seq ?? "–"}`);
   parts.push(lastHeardAt === null ? "never heard" : `${formatHeard(age)} ago`);
+  if (!apiReachable) parts.push("order service unreachable");
   if (waiting > 0) parts.push(`${waiting} action${waiting === 1 ? "" : "s"} waiting`);
   return { level, text: parts.join(" · ") };
 }

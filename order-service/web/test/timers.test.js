@@ -36,6 +36,9 @@ test("freshness: live, amber after 15 s of silence or while offline, red after 3
   assert.match(at(1000, { connected: false, waiting: 2 }).text, /offline .* 2 actions waiting/);
   assert.equal(at(1000, { connected: false }).text.includes("seq 42"), true);
   assert.equal(freshness({ connected: false, lastHeardAt: null, now, seq: null, waiting: 0 }).level, "red");
+  const apiDown = at(1000, { apiReachable: false, waiting: 1 });
+  assert.equal(apiDown.level, "amber", "actions cannot go out: not all is well");
+  assert.equal(apiDown.text, "live · seq 42 · 1 s ago · order service unreachable · 1 action waiting");
 });
 
 test("all-day counts open lines, largest first, per station when asked", () => {
