@@ -12,7 +12,10 @@ fn the_pages_logic_passes_its_node_tests() {
         Ok(output) => output,
         Err(error) => {
             let message = format!("SKIPPED the pages' Node tests: cannot run `node` ({error})");
-            assert!(std::env::var("REQUIRE_NODE").is_err(), "{message}, and REQUIRE_NODE is set");
+            assert!(
+                std::env::var("REQUIRE_NODE").is_err(),
+                "{message}, and REQUIRE_NODE is set"
+            );
             eprintln!("{message}");
             return;
         }

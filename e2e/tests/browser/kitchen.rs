@@ -142,6 +142,34 @@ async fn a_cook_crosses_off_lines_bumps_to_completed_undoes_and_recalls() {
     .await;
     let recalled = page.eval(&format!("{card}.innerText")).await;
     assert!(recalled.as_str().unwrap_or_default().contains("recalled"));
+
+    // The session and the screen's choice survive a reload; logging out forgets both.
+    page.client.refresh().await.expect("reload");
+    page.until(
+        "the board after a reload",
+        SOON,
+        &format!("{card}?.dataset.status === 'ready'"),
+    )
+    .await;
+    page.click("[data-test=open-setup]").await;
+    page.click("[data-test=logout]").await;
+    page.until(
+        "the login form",
+        SOON,
+        "!document.getElementById('login').hidden",
+    )
+    .await;
+    let kept = page
+        .eval("[localStorage.getItem('kds.tokens'), localStorage.getItem('kds.screen')]")
+        .await;
+    assert_eq!(kept, json!([null, null]));
+    page.client.refresh().await.expect("reload");
+    page.until(
+        "still logged out after a reload",
+        SOON,
+        "!document.getElementById('login').hidden",
+    )
+    .await;
     page.close().await;
 }
 
@@ -352,6 +380,11 @@ async fn a_station_screen_shows_its_own_lines_and_greys_the_others() {
     .await;
     tv.until("every ticket settled", SOON, "[...document.querySelectorAll('[data-test=ticket]')].every(t => t.dataset.pending === '0')").await;
     tv.screenshot("kitchen-all-stations").await;
+    // Targets for wet fingers: every button on the board is at least 44 px each way.
+    let small = tv
+        .eval("[...document.querySelectorAll('#screen button')].filter(b => b.offsetParent).map(b => b.getBoundingClientRect()).filter(r => r.width < 44 || r.height < 44).length")
+        .await;
+    assert_eq!(small, json!(0), "buttons under 44 px");
     station
         .until(
             "the rush on the station",
@@ -368,15 +401,12 @@ async fn a_station_screen_shows_its_own_lines_and_greys_the_others() {
     station
         .until("the ticket done here", SOON, &format!("{card} === null"))
         .await;
-    let order = stage
-        .api()
-        .get(&format!("/api/order/{slug}/status/{}/", ids[0]), None)
-        .await
-        .expect(200);
-    assert!(
-        order["items"][0]["done_at"].is_string(),
-        "the pizza is done"
-    );
+    let status_path = format!("/api/order/{slug}/status/{}/", ids[0]);
+    test_support::wait_until("the pizza done on the server", SOON, || async {
+        stage.api().get(&status_path, None).await.expect(200)["items"][0]["done_at"].is_string()
+    })
+    .await;
+    let order = stage.api().get(&status_path, None).await.expect(200);
     assert!(
         order["items"][1]["done_at"].is_null(),
         "the salad is not the grill's to finish"
