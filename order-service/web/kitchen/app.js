@@ -596,22 +596,25 @@ function render() {
   state.selected = Math.min(state.selected, Math.max(0, active.length - 1));
   const container = $("tickets");
   const wanted = [];
+  const fresh = [];
   cards.forEach(([kind, order], index) => {
     const position = kind === "ticket" ? index - cancelled.length + 1 : null;
     const actions = state.outbox?.forOrder(order.id) ?? [];
-    const level = aging(secondsSince(order.created_at, now), state.aging).level;
+    // Only what the card's content shows: position, selection and ageing are set in place
+    // below, so a ticket jumping the queue does not rebuild every card after it.
     const signature = JSON.stringify([kind, order.version, order.status, order.rush,
-      order.items.map((l) => l.done_at), actions.map((a) => [a.key, a.state]), position,
-      position === state.selected + 1, level, state.screen.view]);
+      order.items.map((l) => l.done_at), actions.map((a) => [a.key, a.state]), state.screen.view]);
     const key = `${kind}:${order.id}`;
     let entry = built.get(key);
     if (!entry || entry.signature !== signature) {
-      const element = kind === "cancelled" ? cancelledCard(order) : ticketCard(order, actions, position, level);
+      const element = kind === "cancelled" ? cancelledCard(order) : ticketCard(order, actions);
       if (entry) entry.element.replaceWith(element);
-      entry = { signature, element, order };
+      entry = { signature, element, order, position: null, selected: null };
       built.set(key, entry);
+      fresh.push(element);
     }
     entry.order = order;
+    if (kind === "ticket") placeTicket(entry, position, position === state.selected + 1);
     wanted.push(entry.element);
   });
   const keep = new Set(wanted);
@@ -629,14 +632,29 @@ function render() {
   if (cards.length === 0 && !empty) container.append(h("p", { class: "empty" }, state.snapshotLoaded ? "No open tickets." : "Loading tickets…"));
   else if (cards.length > 0 && empty) empty.remove();
   renderAllDay(active);
-  renderTimers(now);
+  renderTimers(now, fresh);
   renderFreshness();
   renderUndo();
   if ($("recent").open) renderRecent();
   performance.measure("kds-render", "kds-render-start");
 }
 
-function ticketCard(order, actions, position, level) {
+/** The position label and selection of a ticket card, touched only when they change. */
+function placeTicket(entry, position, selected) {
+  if (entry.position !== position) {
+    entry.position = position;
+    entry.element.dataset.position = String(position);
+    const label = entry.element.querySelector(".pos");
+    label.textContent = position <= 9 ? String(position) : "·";
+    label.setAttribute("aria-label", `position ${position}`);
+  }
+  if (entry.selected !== selected) {
+    entry.selected = selected;
+    entry.element.classList.toggle("selected", selected);
+  }
+}
+
+function ticketCard(order, actions) {
   const view = state.screen.view;
   const station = typeof view === "number" ? view : null;
   const pending = actions.filter((a) => a.state === "pending").length;
@@ -646,12 +664,12 @@ function ticketCard(order, actions, position, level) {
     ? "Done ▸"
     : { preparing: "Start ▸", ready: "Ready ▸", completed: "Complete ▸" }[to] ?? "–";
   const article = h("article", {
-    class: `ticket aging-${level}${order.rush ? " rush" : ""}${position === state.selected + 1 ? " selected" : ""}`,
+    class: `ticket${order.rush ? " rush" : ""}`,
     "data-test": "ticket", "data-order-id": order.id, "data-status": order.status,
-    "data-version": order.version, "data-pending": pending, "data-position": position,
+    "data-version": order.version, "data-pending": pending,
   },
     h("header", {},
-      h("span", { class: "pos", "aria-label": `position ${position}` }, position <= 9 ? position : "·"),
+      h("span", { class: "pos" }),
       h("span", { class: "number" }, `#${shortNumber(order.id)}`),
       h("span", { class: "table" }, order.table_identifier ? `Table ${order.table_identifier}` : "No table"),
       h("span", { class: "timer", "data-created": order.created_at }, "", h("span", { class: "cue" })),
@@ -728,14 +746,22 @@ async function dismissRefused(orderId) {
   scheduleRender();
 }
 
-function renderTimers(now) {
-  for (const timer of $("tickets").querySelectorAll(".timer[data-created]")) {
+/** Ticket clocks and ageing colours: every second for all, at once for cards just built. */
+function renderTimers(now, cards = null) {
+  const timers = cards
+    ? cards.flatMap((card) => [...card.querySelectorAll(".timer[data-created]")])
+    : $("tickets").querySelectorAll(".timer[data-created]");
+  for (const timer of timers) {
     const seconds = secondsSince(timer.dataset.created, now);
     const { level, cue } = aging(seconds, state.aging);
-    if (timer.firstChild.nodeType === Node.TEXT_NODE) timer.firstChild.textContent = formatAge(seconds);
-    timer.lastChild.textContent = cue;
-    const ticket = timer.closest(".ticket");
-    for (const l of ["fresh", "amber", "red"]) ticket.classList.toggle(`aging-${l}`, l === level);
+    const clock = formatAge(seconds);
+    if (timer.firstChild.textContent !== clock) timer.firstChild.textContent = clock;
+    if (timer.lastChild.textContent !== cue) timer.lastChild.textContent = cue;
+    if (timer.dataset.level !== level) {
+      timer.dataset.level = level;
+      const ticket = timer.closest(".ticket");
+      for (const l of ["fresh", "amber", "red"]) ticket.classList.toggle(`aging-${l}`, l === level);
+    }
   }
 }
 
