@@ -5,6 +5,7 @@
 #[allow(dead_code)]
 mod helpers;
 
+mod customer;
 mod harness;
 mod kitchen;
 mod offline;
