@@ -230,7 +230,7 @@ impl Page {
 
 /// Both services, each behind a proxy the page goes through, and a restaurant with a cook.
 pub struct Stage {
-    _system: System,
+    pub system: System,
     pub order_service: OrderService,
     _notifier: Notifier,
     /// The page's way to order-service (pages and API).
@@ -264,7 +264,7 @@ impl Stage {
         let site = TcpProxy::start(upstream).await.expect("proxy");
         let kitchen = order_service.api.kitchen(slug).await;
         Stage {
-            _system: system,
+            system,
             order_service,
             _notifier: notifier,
             site,

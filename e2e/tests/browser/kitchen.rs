@@ -366,6 +366,46 @@ async fn a_station_screen_shows_its_own_lines_and_greys_the_others() {
         all_day.contains("Pizza") && all_day.contains('8') && !all_day.contains("Salad"),
         "{all_day}"
     );
+    // The panel follows the same rule as the server's `all_day` for this station.
+    let listed = stage
+        .api()
+        .get(
+            &format!("/api/kitchen/{slug}/orders/?station={grill}"),
+            Some(&stage.kitchen.cook.access),
+        )
+        .await
+        .expect(200);
+    let from_server: Vec<(String, i64)> = listed["all_day"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|e| {
+            (
+                e["menu_item_id"].to_string(),
+                e["quantity"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let on_screen = station
+        .eval("[...document.querySelectorAll('[data-test=allday-entry]')].map(e => [e.dataset.menuItemId, Number(e.querySelector('.count').textContent)])")
+        .await;
+    let on_screen: Vec<(String, i64)> = on_screen
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|e| {
+            (
+                e[0].as_str().unwrap_or_default().to_owned(),
+                e[1].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        on_screen, from_server,
+        "the all-day panel is the kitchen list's all_day"
+    );
     // Rush one and age nothing: the TV shows it first.
     tv.click(&format!("[data-order-id=\"{}\"] [data-test=rush]", ids[2]))
         .await;

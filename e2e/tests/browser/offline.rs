@@ -221,3 +221,66 @@ async fn a_bump_on_an_order_moved_elsewhere_meanwhile_is_shown_as_a_conflict() {
     page.until("dismissed", SOON, &format!("{card}.querySelector('[data-test=problem]') === null && {card}.dataset.status === 'ready'")).await;
     page.close().await;
 }
+
+#[tokio::test]
+async fn a_screen_moved_to_a_notifier_that_never_saw_its_events_catches_up_from_the_log() {
+    let Some(mut browser) = Browser::start("notifier replaced").await else {
+        return;
+    };
+    let stage = Stage::new("browser-resync").await;
+    let page = browser.open(1366, 768).await;
+    stage.kitchen_page(&page, "all").await;
+    let menu = &stage.kitchen.menu;
+    let first = stage.api().place_order(&stage.kitchen.slug, menu).await;
+    let first = first["id"].as_str().unwrap_or_default().to_owned();
+    page.until(
+        "the first ticket",
+        SOON,
+        &format!("{} !== null", ticket(&first)),
+    )
+    .await;
+
+    // The notifier goes away; a fresh one (no replay ring: it answers `after` with resync)
+    // takes its address.
+    stage.live.cut();
+    let mut missed = Vec::new();
+    for _ in 0..2 {
+        let order = stage.api().place_order(&stage.kitchen.slug, menu).await;
+        missed.push(order["id"].as_str().unwrap_or_default().to_owned());
+    }
+    stage
+        .api()
+        .move_order(&stage.kitchen.owner.access, &first, "cancelled")
+        .await
+        .expect(200);
+    let replacement = stage.system.notifier(stage.api()).await;
+    stage.live.redirect(
+        format!("127.0.0.1:{}", replacement.port)
+            .parse()
+            .expect("addr"),
+    );
+    stage.live.restore();
+    page.until(
+        "live again",
+        Duration::from_secs(30),
+        &format!("{BANNER}.dataset.level === 'live'"),
+    )
+    .await;
+    for id in &missed {
+        page.until(
+            "the tickets made meanwhile",
+            SOON,
+            &format!("{} !== null", ticket(id)),
+        )
+        .await;
+    }
+    page.until(
+        "the cancel made meanwhile, as a red card",
+        SOON,
+        &format!(
+            "document.querySelector('[data-test=cancelled][data-order-id=\"{first}\"]') !== null"
+        ),
+    )
+    .await;
+    page.close().await;
+}
