@@ -157,7 +157,11 @@ pub async fn serve(
     // Over the limit is refused before the payload is buffered (the check is `>=`).
     read_half.set_max_message_size(tuning.max_client_frame + 1);
     let shared = Arc::new(Shared::new());
-    let reader = tokio::spawn(read_loop(read_half, shared.clone()));
+    let reader = tokio::spawn(read_loop(
+        read_half,
+        shared.clone(),
+        tuning.max_client_frame,
+    ));
     let limit = WriteLimit {
         progress: &progress,
         stall: tuning.write_timeout,
@@ -167,17 +171,29 @@ pub async fn serve(
     ended
 }
 
-async fn read_loop(mut read_half: WebSocketRead<ReadHalf<Io>>, shared: Arc<Shared>) {
+async fn read_loop(
+    mut read_half: WebSocketRead<ReadHalf<Io>>,
+    shared: Arc<Shared>,
+    max_message: usize,
+) {
     let mut answer = |frame| {
         shared.owe(frame);
         std::future::ready(Ok::<_, std::io::Error>(()))
     };
+    let mut message = Fragments::default();
     loop {
         match read_half.read_frame(&mut answer).await {
             Ok(frame) => {
                 shared.touch();
                 // Text, binary and pongs from the client are ignored; a close was answered
-                // through `answer`.
+                // through `answer`. Fragments are not kept, only checked (RFC 6455 § 5.4).
+                match message.take(frame.opcode, frame.fin, frame.payload.len(), max_message) {
+                    Ok(()) => {}
+                    Err(code) => {
+                        shared.owe(Frame::close(code, b"bad message"));
+                        break;
+                    }
+                }
                 if frame.opcode == OpCode::Close {
                     break;
                 }
@@ -203,6 +219,34 @@ async fn read_loop(mut read_half: WebSocketRead<ReadHalf<Io>>, shared: Arc<Share
         }
     }
     shared.reader_done();
+}
+
+/// Where a client is in a fragmented message: the reader ignores what clients send, but a
+/// continuation out of place is a protocol error, and a message over the frame limit is too
+/// big however it is cut up.
+#[derive(Default)]
+struct Fragments {
+    /// Bytes of the message being continued, `None` outside one.
+    open: Option<usize>,
+}
+
+impl Fragments {
+    fn take(&mut self, opcode: OpCode, fin: bool, len: usize, max: usize) -> Result<(), u16> {
+        let so_far = match (opcode, self.open) {
+            (OpCode::Continuation, None) => return Err(close::PROTOCOL_ERROR),
+            (OpCode::Continuation, Some(so_far)) => so_far,
+            (OpCode::Text | OpCode::Binary, Some(_)) => return Err(close::PROTOCOL_ERROR),
+            (OpCode::Text | OpCode::Binary, None) => 0,
+            // Control frames may come between fragments and are never fragmented.
+            _ => return Ok(()),
+        };
+        let total = so_far.saturating_add(len);
+        if total > max {
+            return Err(close::TOO_BIG);
+        }
+        self.open = (!fin).then_some(total);
+        Ok(())
+    }
 }
 
 async fn write_loop(
@@ -421,4 +465,45 @@ async fn flush(out: &mut Out, limit: WriteLimit<'_>) -> bool {
 /// Writes one frame now; false when the client is gone or took nothing for the stall limit.
 async fn send(out: &mut Out, frame: Frame<'_>, limit: WriteLimit<'_>) -> bool {
     queue(out, frame).await && flush(out, limit).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fragments_are_checked_for_order_and_total_size() {
+        let mut message = Fragments::default();
+        assert_eq!(message.take(OpCode::Text, false, 10, 100), Ok(()));
+        assert_eq!(
+            message.take(OpCode::Ping, true, 5, 100),
+            Ok(()),
+            "control frames may interleave"
+        );
+        assert_eq!(message.take(OpCode::Continuation, false, 80, 100), Ok(()));
+        assert_eq!(
+            message.take(OpCode::Continuation, true, 11, 100),
+            Err(close::TOO_BIG)
+        );
+
+        let mut message = Fragments::default();
+        assert_eq!(
+            message.take(OpCode::Continuation, true, 1, 100),
+            Err(close::PROTOCOL_ERROR)
+        );
+        let mut message = Fragments::default();
+        assert_eq!(message.take(OpCode::Text, false, 1, 100), Ok(()));
+        assert_eq!(
+            message.take(OpCode::Binary, true, 1, 100),
+            Err(close::PROTOCOL_ERROR)
+        );
+        let mut message = Fragments::default();
+        assert_eq!(message.take(OpCode::Text, false, 1, 100), Ok(()));
+        assert_eq!(message.take(OpCode::Continuation, true, 1, 100), Ok(()));
+        assert_eq!(
+            message.take(OpCode::Text, true, 100, 100),
+            Ok(()),
+            "a new message after the last"
+        );
+    }
 }

@@ -5,6 +5,7 @@
 mod broker;
 mod capacity;
 mod fanout;
+mod fuzz;
 mod handshake;
 mod heartbeat;
 mod helpers;
