@@ -254,7 +254,7 @@ async fn malformed_and_random_frames_get_their_close_codes() {
             let opcode = (noise.next() % 16) as u8;
             let payload = noise.bytes(length);
             frame(
-                noise.next() % 2 == 0,
+                noise.next().is_multiple_of(2),
                 opcode,
                 &payload,
                 true,
