@@ -80,6 +80,8 @@ impl Application {
             self.config.event_retention,
             stop.clone(),
         ));
+        let auth_pruner =
+            tokio::spawn(crate::auth::run_pruner(self.state.db.clone(), stop.clone()));
         let relay = tokio::spawn(relay::run(
             self.state.db.clone(),
             self.relay.clone(),
@@ -104,6 +106,7 @@ impl Application {
             );
         }
         let _ = tokio::time::timeout(bounded, pruner).await;
+        let _ = tokio::time::timeout(bounded, auth_pruner).await;
         self.state.db.close().await;
         served.context("server failed")
     }

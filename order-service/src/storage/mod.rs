@@ -9,6 +9,7 @@ pub mod events;
 pub mod menu;
 pub mod orders;
 pub mod restaurants;
+pub mod sessions;
 pub mod stations;
 pub mod stats;
 pub mod users;

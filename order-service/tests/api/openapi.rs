@@ -8,6 +8,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/auth/register/"),
     ("post", "/api/auth/login/"),
     ("post", "/api/auth/refresh/"),
+    ("post", "/api/auth/logout/"),
     ("post", "/api/restaurants/"),
     ("get", "/api/restaurants/"),
     ("post", "/api/restaurants/{slug}/staff/"),
@@ -99,6 +100,18 @@ async fn the_openapi_document_describes_every_route_the_router_serves() {
         assert!(
             patch["responses"].get(status).is_some(),
             "PATCH order lacks {status}"
+        );
+    }
+    // Auth: refresh answers a pair, logout 204.
+    let auth = |path: &str| document["paths"][path]["post"]["responses"].clone();
+    assert_eq!(
+        auth("/api/auth/refresh/")["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/TokenPair"
+    );
+    for status in ["204", "400", "401"] {
+        assert!(
+            auth("/api/auth/logout/").get(status).is_some(),
+            "logout lacks {status}"
         );
     }
     assert!(document["components"]["securitySchemes"]["bearer"].is_object());
