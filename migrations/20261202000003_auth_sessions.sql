@@ -23,3 +23,16 @@ CREATE TABLE refresh_tokens (
 );
 CREATE INDEX refresh_tokens_session_idx ON refresh_tokens (session_id);
 CREATE INDEX refresh_tokens_expires_idx ON refresh_tokens (expires_at);
+
+-- Guessing limits of `login`, shared by every instance: per email (lower-cased, as typed) and per
+-- client address, the times of the recent failed attempts within the window, newest first, at
+-- most a limit's worth plus one. One row per key, so concurrent attempts on a key serialize on
+-- its row lock and each sees the others: none slips past the limit.
+CREATE TABLE login_failures (
+    scope          text NOT NULL CHECK (scope IN ('email', 'address')),
+    subject        text NOT NULL,
+    failed_at      timestamptz[] NOT NULL,
+    last_failed_at timestamptz NOT NULL,
+    PRIMARY KEY (scope, subject)
+);
+CREATE INDEX login_failures_last_idx ON login_failures (last_failed_at);

@@ -50,6 +50,7 @@ impl Application {
             tokens: Arc::new(TokenKeys::new(config.jwt_secret.expose_secret())),
             passwords: PasswordHasher::new(hashing_threads),
             tickets: Arc::new(tickets),
+            login_limits: config.login_limits,
         };
         let relay = RelaySettings::new(&config.amqp_url, &config.exchange);
         Ok(Self {
@@ -68,6 +69,11 @@ impl Application {
         &self.state.db
     }
 
+    /// The password hasher, whose count of verifications tests read.
+    pub fn passwords(&self) -> &PasswordHasher {
+        &self.state.passwords
+    }
+
     /// Serves until `shutdown` resolves, then stops accepting, finishes in-flight requests and
     /// stops the background tasks.
     pub async fn run_until(
@@ -80,8 +86,11 @@ impl Application {
             self.config.event_retention,
             stop.clone(),
         ));
-        let auth_pruner =
-            tokio::spawn(crate::auth::run_pruner(self.state.db.clone(), stop.clone()));
+        let auth_pruner = tokio::spawn(crate::auth::run_pruner(
+            self.state.db.clone(),
+            self.config.login_limits.window,
+            stop.clone(),
+        ));
         let relay = tokio::spawn(relay::run(
             self.state.db.clone(),
             self.relay.clone(),

@@ -2,7 +2,9 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
-use crate::auth::{password::PasswordHasher, tickets::TicketSigner, tokens::TokenKeys};
+use crate::auth::{
+    password::PasswordHasher, throttle::LoginLimits, tickets::TicketSigner, tokens::TokenKeys,
+};
 
 /// What every handler may use. Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -11,4 +13,5 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub passwords: PasswordHasher,
     pub tickets: Arc<TicketSigner>,
+    pub login_limits: LoginLimits,
 }

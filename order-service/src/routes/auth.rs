@@ -5,7 +5,10 @@ use shared_types::ErrorBody;
 use utoipa::ToSchema;
 
 use crate::{
-    auth::sessions,
+    auth::{
+        sessions,
+        throttle::{self, ClientAddress},
+    },
     domain::{
         accounts::{Email, Password, PersonName},
         fields::FieldErrors,
@@ -90,12 +93,19 @@ pub struct Login {
         (status = 200, body = TokenPair),
         (status = 400, body = ErrorBody),
         (status = 401, description = "Wrong email or password (one message for both)", body = ErrorBody),
+        (status = 429, description = "Too many failed logins for this email or from this address \
+            within the window, whatever the password; `Retry-After` says in how many seconds to try again",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds until the next attempt may be made"))),
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    client: ClientAddress,
     Json(body): Json<Login>,
 ) -> ApiResult<axum::Json<TokenPair>> {
-    let credentials = storage::users::find_credentials(&state.db, body.email.trim()).await?;
+    let email = body.email.trim();
+    // Before any Argon2 work: a limited attempt costs one read.
+    let attempt = throttle::begin(&state.db, &state.login_limits, email, &client).await?;
+    let credentials = storage::users::find_credentials(&state.db, email).await?;
     let (user_id, hash) = match credentials {
         Some(found) => (Some(found.id), Some(found.password_hash)),
         None => (None, None),
@@ -103,9 +113,12 @@ pub async fn login(
     // Verifies against a dummy hash when the email is unknown: same time, same answer.
     let valid = state.passwords.verify(body.password, hash).await?;
     match user_id {
-        Some(user_id) if valid => Ok(axum::Json(
-            sessions::start(&state.db, &state.tokens, user_id).await?,
-        )),
+        Some(user_id) if valid => {
+            attempt.succeeded(&state.db).await?;
+            Ok(axum::Json(
+                sessions::start(&state.db, &state.tokens, user_id).await?,
+            ))
+        }
         _ => Err(ApiError::Unauthorized(
             "No active account found with the given credentials.".into(),
         )),

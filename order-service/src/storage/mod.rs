@@ -6,6 +6,7 @@
 //! command): the macros write their data to `SQLX_OFFLINE_DIR` while `DATABASE_URL` is set.
 
 pub mod events;
+pub mod login_failures;
 pub mod menu;
 pub mod orders;
 pub mod restaurants;

@@ -1,7 +1,10 @@
+use std::time::Duration;
+
+use order_service::auth::throttle::LoginLimits;
 use serde_json::json;
 use test_support::api::Reply;
 
-use crate::helpers::{ApiClient, expired_access_token, spawn_app};
+use crate::helpers::{ApiClient, expired_access_token, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn register_returns_user_and_tokens_and_stores_only_an_argon2id_hash() {
@@ -118,6 +121,20 @@ async fn login_gives_tokens_and_one_message_for_unknown_email_or_wrong_password(
         .await
         .expect_error(401);
     assert_eq!(wrong_password, unknown_email);
+    // An email longer than any account's (which the guessing limit must still key by) is
+    // just as unknown, not a server error.
+    let endless: String = (0..400)
+        .map(|_| uuid::Uuid::new_v4().simple().to_string())
+        .collect();
+    let endless_email = app
+        .post(
+            "/api/auth/login/",
+            None,
+            json!({"email": format!("{endless}@example.com"), "password": "pizza4ever"}),
+        )
+        .await
+        .expect_error(401);
+    assert_eq!(endless_email, unknown_email);
 }
 
 #[tokio::test]
@@ -224,6 +241,143 @@ async fn concurrent_refreshes_with_one_token_get_at_most_one_pair() {
         .await
         .unwrap();
     assert_eq!(tokens, 2, "the first token and one successor, no more");
+}
+
+#[tokio::test]
+async fn login_is_limited_per_email_with_the_contract_s_limits() {
+    let app = spawn_app().await;
+    assert_eq!(app.config.login_limits, LoginLimits::default());
+    let user = app.register("cook").await;
+    let neighbour = app.register("neighbour").await;
+    for _ in 0..10 {
+        login(&app, &user.email, "wrong-password")
+            .await
+            .expect_error(401);
+    }
+    let verified = app.passwords.verifications();
+    assert_eq!(verified, 10);
+
+    // The 11th attempt is refused whatever the password, in any case of the email.
+    for (email, password) in [
+        (user.email.clone(), PASSWORD),
+        (user.email.to_uppercase(), PASSWORD),
+        (user.email.clone(), "wrong-password"),
+    ] {
+        let reply = login(&app, &email, password).await;
+        let retry_after: u64 = reply.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=15 * 60).contains(&retry_after), "{retry_after}");
+        reply.expect_error(429);
+    }
+    // ...at the cost of no Argon2 work.
+    assert_eq!(app.passwords.verifications(), verified);
+
+    // Another email from the same address is not limited.
+    login(&app, &neighbour.email, PASSWORD).await.expect(200);
+}
+
+#[tokio::test]
+async fn a_successful_login_clears_the_email_s_count() {
+    let app = spawn_app().await;
+    let user = app.register("cook").await;
+    for _ in 0..9 {
+        login(&app, &user.email, "wrong-password")
+            .await
+            .expect_error(401);
+    }
+    login(&app, &user.email, PASSWORD).await.expect(200);
+    // Ten more failures are allowed again, not one.
+    for _ in 0..10 {
+        login(&app, &user.email, "wrong-password")
+            .await
+            .expect_error(401);
+    }
+    login(&app, &user.email, PASSWORD).await.expect_error(429);
+}
+
+#[tokio::test]
+async fn login_is_limited_per_client_address_and_successes_do_not_count() {
+    let app = spawn_app_with(|config| {
+        config.login_limits = LoginLimits {
+            per_email: 10,
+            per_address: 3,
+            window: Duration::from_secs(15 * 60),
+        }
+    })
+    .await;
+    let user = app.register("cook").await;
+    // Successes give their attempt back: three of them leave room for three failures.
+    for _ in 0..3 {
+        login(&app, &user.email, PASSWORD).await.expect(200);
+    }
+    for guess in 0..3 {
+        login(
+            &app,
+            &format!("nobody{guess}@example.com"),
+            "wrong-password",
+        )
+        .await
+        .expect_error(401);
+    }
+    // Three failures from 127.0.0.1, each for another email: this address is limited, for
+    // every email and the right password too.
+    login(&app, &user.email, PASSWORD).await.expect_error(429);
+    login(&app, "someone-else@example.com", "x")
+        .await
+        .expect_error(429);
+    assert_eq!(app.passwords.verifications(), 6);
+
+    // Another client address (the TCP peer's, 127.0.0.2) is not.
+    let elsewhere = ApiClient {
+        base: app.base.clone(),
+        client: reqwest::Client::builder()
+            .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap(),
+    };
+    login(&elsewhere, &user.email, PASSWORD).await.expect(200);
+    // A forwarding header is no way around it.
+    let forwarded = app
+        .send(
+            app.client
+                .post(app.url("/api/auth/login/"))
+                .header("x-forwarded-for", "198.51.100.1")
+                .header("forwarded", "for=198.51.100.1")
+                .json(&json!({"email": user.email, "password": PASSWORD})),
+        )
+        .await;
+    forwarded.expect_error(429);
+}
+
+#[tokio::test]
+async fn instances_on_one_database_share_the_limits() {
+    let first = spawn_app_with(|config| config.login_limits.per_email = 3).await;
+    let second = first.another_instance().await;
+    let user = first.register("cook").await;
+    for _ in 0..3 {
+        login(&first, &user.email, "wrong-password")
+            .await
+            .expect_error(401);
+    }
+    login(&second, &user.email, PASSWORD)
+        .await
+        .expect_error(429);
+    assert_eq!(second.passwords.verifications(), 0);
+}
+
+#[tokio::test]
+async fn concurrent_guesses_get_no_more_password_checks_than_the_limit() {
+    let app = spawn_app_with(|config| config.login_limits.per_email = 4).await;
+    let user = app.register("cook").await;
+    let replies =
+        futures_util::future::join_all((0..16).map(|_| login(&app, &user.email, "wrong-password")))
+            .await;
+    let count = |status: u16| replies.iter().filter(|r| r.status == status).count();
+    assert_eq!((count(401), count(429)), (4, 12), "{replies:?}");
+    assert_eq!(app.passwords.verifications(), 4);
 }
 
 const PASSWORD: &str = "pizza4ever";

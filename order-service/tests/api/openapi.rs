@@ -102,7 +102,7 @@ async fn the_openapi_document_describes_every_route_the_router_serves() {
             "PATCH order lacks {status}"
         );
     }
-    // Auth: refresh answers a pair, logout 204.
+    // Auth: refresh answers a pair, logout 204, login's guessing limit 429 with Retry-After.
     let auth = |path: &str| document["paths"][path]["post"]["responses"].clone();
     assert_eq!(
         auth("/api/auth/refresh/")["200"]["content"]["application/json"]["schema"]["$ref"],
@@ -114,6 +114,11 @@ async fn the_openapi_document_describes_every_route_the_router_serves() {
             "logout lacks {status}"
         );
     }
+    assert!(
+        auth("/api/auth/login/")["429"]["headers"]["Retry-After"].is_object(),
+        "{}",
+        auth("/api/auth/login/")
+    );
     assert!(document["components"]["securitySchemes"]["bearer"].is_object());
     assert!(document["components"]["schemas"]["Order"].is_object());
     assert_eq!(
