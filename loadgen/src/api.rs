@@ -15,11 +15,13 @@ pub struct Api {
     http: reqwest::Client,
 }
 
-/// A logged-in user; the access token is replaced by a refresher on long runs.
+/// A logged-in user; the access token is replaced by a refresher on long runs. Refresh tokens
+/// rotate: each refresh spends the one held and answers the next, and presenting a spent one
+/// again would revoke the session, so the newest is kept.
 pub struct Session {
     pub email: String,
     access: RwLock<Arc<str>>,
-    refresh: String,
+    refresh: RwLock<Arc<str>>,
 }
 
 impl Session {
@@ -141,28 +143,41 @@ impl Api {
         Ok(Arc::new(Session {
             email: email.to_owned(),
             access: RwLock::new(token("access")?.into()),
-            refresh: token("refresh")?,
+            refresh: RwLock::new(token("refresh")?.into()),
         }))
     }
 
-    /// Replaces the session's access token (they live 15 minutes).
+    /// Replaces the session's access token (they live 15 minutes) and its refresh token (the
+    /// one presented is spent).
     pub async fn refresh(&self, session: &Session) -> anyhow::Result<()> {
+        let presented = session
+            .refresh
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let body = self
             .checked(
                 "refresh",
                 200,
                 self.http
                     .post(self.url("/api/auth/refresh/"))
-                    .json(&json!({"refresh": session.refresh})),
+                    .json(&json!({"refresh": &*presented})),
             )
             .await?;
-        let access = body["access"]
-            .as_str()
-            .context("refresh: no access token")?;
+        let token = |key: &str| {
+            body[key]
+                .as_str()
+                .with_context(|| format!("refresh: no {key} token"))
+        };
+        let (access, refresh) = (token("access")?, token("refresh")?);
         *session
             .access
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = access.into();
+        *session
+            .refresh
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = refresh.into();
         Ok(())
     }
 

@@ -8,6 +8,8 @@ pub use service_common::env::{ConfigError, LogFormat};
 use service_common::env::{Env, error, redact_url};
 use sqlx::postgres::PgConnectOptions;
 
+use crate::auth::throttle::LoginLimits;
+
 #[derive(Clone)]
 pub struct Config {
     pub database_url: String,
@@ -36,6 +38,10 @@ pub struct Config {
     /// `order-service/web`) instead of the copy built into the binary, so an edit shows on
     /// reload without a rebuild.
     pub web_dir: Option<PathBuf>,
+    /// Failed logins allowed per email and per client address within a window: API.md's 10,
+    /// 100 and 15 minutes. Not an environment variable (the contract fixes them); tests set
+    /// smaller ones.
+    pub login_limits: LoginLimits,
 }
 
 impl fmt::Debug for Config {
@@ -56,6 +62,7 @@ impl fmt::Debug for Config {
             .field("header_read_timeout", &self.header_read_timeout)
             .field("notifier_public_url", &self.notifier_public_url)
             .field("web_dir", &self.web_dir)
+            .field("login_limits", &self.login_limits)
             .finish()
     }
 }
@@ -186,6 +193,7 @@ impl Config {
             header_read_timeout: env.header_read_timeout()?,
             notifier_public_url,
             web_dir,
+            login_limits: LoginLimits::default(),
         })
     }
 }

@@ -31,11 +31,6 @@ pub struct TokenPair {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AccessToken {
-    pub access: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct RestaurantDto {
     pub id: Uuid,
     pub name: String,

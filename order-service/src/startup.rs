@@ -54,6 +54,7 @@ impl Application {
                 &config.notifier_public_url,
                 config.web_dir.clone(),
             )?),
+            login_limits: config.login_limits,
         };
         let relay = RelaySettings::new(&config.amqp_url, &config.exchange);
         Ok(Self {
@@ -72,6 +73,11 @@ impl Application {
         &self.state.db
     }
 
+    /// The password hasher, whose count of verifications tests read.
+    pub fn passwords(&self) -> &PasswordHasher {
+        &self.state.passwords
+    }
+
     /// Serves until `shutdown` resolves, then stops accepting, finishes in-flight requests and
     /// stops the background tasks.
     pub async fn run_until(
@@ -82,6 +88,11 @@ impl Application {
         let pruner = tokio::spawn(storage::events::run_pruner(
             self.state.db.clone(),
             self.config.event_retention,
+            stop.clone(),
+        ));
+        let auth_pruner = tokio::spawn(crate::auth::run_pruner(
+            self.state.db.clone(),
+            self.config.login_limits.window,
             stop.clone(),
         ));
         let relay = tokio::spawn(relay::run(
@@ -108,6 +119,7 @@ impl Application {
             );
         }
         let _ = tokio::time::timeout(bounded, pruner).await;
+        let _ = tokio::time::timeout(bounded, auth_pruner).await;
         self.state.db.close().await;
         served.context("server failed")
     }

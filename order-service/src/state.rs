@@ -3,7 +3,9 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::{
-    auth::{password::PasswordHasher, tickets::TicketSigner, tokens::TokenKeys},
+    auth::{
+        password::PasswordHasher, throttle::LoginLimits, tickets::TicketSigner, tokens::TokenKeys,
+    },
     routes::pages::Pages,
 };
 
@@ -16,4 +18,5 @@ pub struct AppState {
     pub tickets: Arc<TicketSigner>,
     /// The pages and their assets, ready to serve.
     pub pages: Arc<Pages>,
+    pub login_limits: LoginLimits,
 }

@@ -58,7 +58,7 @@ async fn wait_for_value(app: &TestApp, series: &str, expected: f64) {
 }
 
 #[tokio::test]
-async fn metrics_report_the_relay_its_backlog_and_the_requests() {
+async fn metrics_report_the_relay_its_backlog_the_requests_and_logins() {
     // 1. An app with the broker: its relay holds the lock and publishes the order's event.
     let mut app = spawn_app().await;
     let k = kitchen(&app, "luigis").await;
@@ -107,4 +107,38 @@ async fn metrics_report_the_relay_its_backlog_and_the_requests() {
     assert_eq!(expect_value(&text, "outbox_relay_active"), 1.0);
     // Nothing more was published.
     assert_eq!(expect_value(&text, "outbox_events_published_total"), 1.0);
+
+    // 3. Logins: each password check is counted, a login refused by its guessing limit checks
+    // none, and a spent refresh token presented again is counted as reuse. (Nothing above logs
+    // in or refreshes, so the values are this app's alone.)
+    let app = spawn_app_with(|config| config.login_limits.per_email = 2).await;
+    let user = app.register("cook").await;
+    let login = |password: &'static str| {
+        let body = serde_json::json!({"email": user.email, "password": password});
+        let app = &app;
+        async move {
+            app.post("/api/auth/login/", None, body)
+                .await
+                .status
+                .as_u16()
+        }
+    };
+    assert_eq!(login("wrong-password").await, 401);
+    assert_eq!(login("wrong-password").await, 401);
+    assert_eq!(login("pizza4ever").await, 429);
+    assert_eq!(login("pizza4ever").await, 429);
+    let refresh = serde_json::json!({"refresh": user.refresh});
+    app.post("/api/auth/refresh/", None, refresh.clone())
+        .await
+        .expect(200);
+    app.post("/api/auth/refresh/", None, refresh)
+        .await
+        .expect_error(401);
+    let text = scrape(&app).await;
+    assert_eq!(
+        expect_value(&text, "auth_password_verifications_total"),
+        2.0
+    );
+    assert_eq!(expect_value(&text, "auth_logins_throttled_total"), 2.0);
+    assert_eq!(expect_value(&text, "auth_refresh_reuse_total"), 1.0);
 }

@@ -6,6 +6,7 @@ use hyper_util::{
 };
 use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tower::ServiceExt as _;
 
 /// Pending connections the kernel may queue for us. Tokio's `TcpListener::bind` uses 1,024,
 /// which a burst of reconnecting kitchen screens overflows: the overflow shows as 1 s handshake
@@ -50,8 +51,8 @@ pub async fn serve(
             _ = &mut shutdown => break,
             accepted = listener.accept() => accepted,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(error) => {
                 // Out of file descriptors, say: back off briefly instead of spinning.
                 tracing::warn!(%error, "accept failed");
@@ -66,7 +67,16 @@ pub async fn serve(
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY on an accepted connection");
         }
-        let service = TowerToHyperService::new(router.clone());
+        // The peer's address as axum's `ConnectInfo<SocketAddr>`, as `axum::serve` with
+        // `into_make_service_with_connect_info` provides it (order-service limits logins by it).
+        let service = TowerToHyperService::new(router.clone().map_request(
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        ));
         let connection = http
             .serve_connection(TokioIo::new(stream), service)
             .with_upgrades();
@@ -178,6 +188,41 @@ mod tests {
             String::from_utf8_lossy(&answer)
         );
         assert!(started.elapsed() >= Duration::from_millis(400));
+    }
+
+    #[tokio::test]
+    async fn handlers_see_the_peer_address() {
+        use axum::extract::ConnectInfo;
+        use tokio::io::AsyncWriteExt;
+        let listener = listen("127.0.0.1:0".parse().expect("an address")).expect("bound");
+        let addr = listener.local_addr().expect("an address");
+        let router = axum::Router::new().route(
+            "/",
+            axum::routing::get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
+                peer.to_string()
+            }),
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(serve(
+            listener,
+            router,
+            async move {
+                let _ = stopped.await;
+            },
+            DEFAULT_HEADER_READ_TIMEOUT,
+        ));
+        let mut client = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connected");
+        let local = client.local_addr().expect("an address");
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("sent");
+        let answer = String::from_utf8_lossy(&read_to_close(&mut client).await).into_owned();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with(&local.to_string()), "{answer}");
+        let _ = stop.send(());
     }
 
     #[tokio::test]

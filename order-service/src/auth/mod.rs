@@ -1,14 +1,43 @@
-//! Who is calling: password hashing, JWT access/refresh tokens, and the `AuthUser` extractor.
+//! Who is calling: password hashing, JWT access/refresh tokens, refresh-token lines, login
+//! guessing limits, and the `AuthUser` extractor.
 
 pub mod password;
+pub mod sessions;
+pub mod throttle;
 pub mod tickets;
 pub mod tokens;
 
+use std::time::Duration;
+
 use axum::{extract::FromRequestParts, http::header, http::request::Parts};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{error::ApiError, state::AppState};
+use crate::{error::ApiError, state::AppState, storage};
 use tokens::TokenKind;
+
+/// Hourly, deletes the refresh tokens and lines past their expiry and the login failures older
+/// than `login_window`: each an index range scan, so the tables stay as small as what is live.
+pub async fn run_pruner(db: PgPool, login_window: Duration, stop: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        match storage::sessions::prune_expired(&db).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "pruned expired refresh tokens and sessions"),
+            Err(error) => tracing::warn!(%error, "pruning refresh tokens failed"),
+        }
+        match storage::login_failures::prune(&db, login_window).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "pruned old login failures"),
+            Err(error) => tracing::warn!(%error, "pruning login failures failed"),
+        }
+    }
+}
 
 /// The authenticated caller, from `Authorization: Bearer <access token>`. Verifying the token
 /// needs no database round trip.

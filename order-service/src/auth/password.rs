@@ -6,7 +6,11 @@
 
 use std::{
     cell::RefCell,
-    sync::{Arc, Mutex, OnceLock, mpsc},
+    sync::{
+        Arc, Mutex, OnceLock,
+        atomic::{AtomicU64, Ordering},
+        mpsc,
+    },
 };
 
 use anyhow::{Context, anyhow};
@@ -21,6 +25,9 @@ type Job = Box<dyn FnOnce() + Send>;
 #[derive(Clone)]
 pub struct PasswordHasher {
     jobs: mpsc::Sender<Job>,
+    /// Verifications this hasher ran (also counted process-wide as
+    /// `auth_password_verifications_total`): a login refused by its guessing limit runs none.
+    verifications: Arc<AtomicU64>,
 }
 
 /// A hash to verify against when the email is unknown, so that answer takes as long as a wrong
@@ -49,7 +56,15 @@ impl PasswordHasher {
                     }
                 });
         }
-        Self { jobs }
+        Self {
+            jobs,
+            verifications: Arc::default(),
+        }
+    }
+
+    /// How many password verifications this hasher has run.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 
     /// Runs `work` on a hashing thread.
@@ -78,7 +93,10 @@ impl PasswordHasher {
         password: SecretString,
         stored: Option<String>,
     ) -> anyhow::Result<bool> {
+        let verifications = self.verifications.clone();
         self.run(move || {
+            verifications.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("auth_password_verifications_total").increment(1);
             let known = stored.is_some();
             let phc = match stored {
                 Some(phc) => phc,

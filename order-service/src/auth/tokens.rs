@@ -1,8 +1,10 @@
 //! HS256 JWTs: access tokens (15 minutes) and refresh tokens (7 days), told apart by `typ` so
-//! one can never be used as the other.
+//! one can never be used as the other. Access tokens are stateless; a refresh token's `jti` is
+//! its row in `refresh_tokens` (see `auth::sessions`), which says whether it may still refresh.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -30,6 +32,13 @@ pub struct Claims {
     pub iat: u64,
     pub exp: u64,
     pub jti: Uuid,
+}
+
+/// A refresh token just signed, and what its row in `refresh_tokens` needs.
+pub struct IssuedRefresh {
+    pub token: String,
+    pub jti: Uuid,
+    pub expires_at: DateTime<Utc>,
 }
 
 pub struct TokenKeys {
@@ -65,6 +74,29 @@ impl TokenKeys {
         self.issue_with_expiry(user_id, kind, now, now + ttl)
     }
 
+    /// A refresh token, with the id and expiry its database row is stored under.
+    pub fn issue_refresh(&self, user_id: Uuid) -> anyhow::Result<IssuedRefresh> {
+        let now = unix_now();
+        let claims = Claims {
+            sub: user_id,
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            typ: TokenKind::Refresh,
+            iat: now,
+            exp: now + REFRESH_TTL_SECS,
+            jti: Uuid::new_v4(),
+        };
+        let expires_at = i64::try_from(claims.exp)
+            .ok()
+            .and_then(|exp| DateTime::from_timestamp(exp, 0))
+            .ok_or_else(|| anyhow::anyhow!("refresh expiry out of range"))?;
+        Ok(IssuedRefresh {
+            token: encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?,
+            jti: claims.jti,
+            expires_at,
+        })
+    }
+
     /// Issues a token with explicit times (tests use it to make expired tokens).
     pub fn issue_with_expiry(
         &self,
@@ -89,12 +121,18 @@ impl TokenKeys {
         )?)
     }
 
+    /// The user of a valid token of `kind`.
     pub fn verify(&self, token: &str, kind: TokenKind) -> Result<Uuid, InvalidToken> {
+        Ok(self.claims(token, kind)?.sub)
+    }
+
+    /// The claims of a valid token of `kind` (signature, issuer, audience and expiry checked).
+    pub fn claims(&self, token: &str, kind: TokenKind) -> Result<Claims, InvalidToken> {
         let claims = decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| InvalidToken)?
             .claims;
         if claims.typ == kind {
-            Ok(claims.sub)
+            Ok(claims)
         } else {
             Err(InvalidToken)
         }
@@ -137,6 +175,19 @@ mod tests {
                 .claims;
             assert_eq!(claims.exp - claims.iat, ttl);
         }
+    }
+
+    #[test]
+    fn issued_refresh_tokens_carry_the_id_and_expiry_they_are_stored_under() {
+        let keys = TokenKeys::new("0123456789abcdef0123456789abcdef");
+        let user = Uuid::new_v4();
+        let issued = keys.issue_refresh(user).unwrap();
+        let claims = keys.claims(&issued.token, TokenKind::Refresh).unwrap();
+        assert_eq!(claims.sub, user);
+        assert_eq!(claims.jti, issued.jti);
+        assert_eq!(claims.exp as i64, issued.expires_at.timestamp());
+        assert_eq!(claims.exp - claims.iat, REFRESH_TTL_SECS);
+        assert!(keys.claims(&issued.token, TokenKind::Access).is_err());
     }
 
     #[test]

@@ -5,12 +5,15 @@ use shared_types::ErrorBody;
 use utoipa::ToSchema;
 
 use crate::{
-    auth::tokens::TokenKind,
+    auth::{
+        sessions,
+        throttle::{self, ClientAddress},
+    },
     domain::{
         accounts::{Email, Password, PersonName},
         fields::FieldErrors,
     },
-    dto::{AccessToken, Registered, TokenPair, UserDto},
+    dto::{Registered, TokenPair, UserDto},
     error::{ApiError, ApiResult},
     extract::Json,
     state::AppState,
@@ -62,8 +65,7 @@ pub async fn register(
     )
     .await?
     .ok_or_else(|| ApiError::conflict("A user with this email already exists."))?;
-    let access = state.tokens.issue(user.id, TokenKind::Access)?;
-    let refresh = state.tokens.issue(user.id, TokenKind::Refresh)?;
+    let TokenPair { access, refresh } = sessions::start(&state.db, &state.tokens, user.id).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(Registered {
@@ -91,12 +93,19 @@ pub struct Login {
         (status = 200, body = TokenPair),
         (status = 400, body = ErrorBody),
         (status = 401, description = "Wrong email or password (one message for both)", body = ErrorBody),
+        (status = 429, description = "Too many failed logins for this email or from this address \
+            within the window, whatever the password; `Retry-After` says in how many seconds to try again",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds until the next attempt may be made"))),
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    client: ClientAddress,
     Json(body): Json<Login>,
 ) -> ApiResult<axum::Json<TokenPair>> {
-    let credentials = storage::users::find_credentials(&state.db, body.email.trim()).await?;
+    let email = body.email.trim();
+    // Before any Argon2 work: a limited attempt costs one read.
+    let attempt = throttle::begin(&state.db, &state.login_limits, email, &client).await?;
+    let credentials = storage::users::find_credentials(&state.db, email).await?;
     let (user_id, hash) = match credentials {
         Some(found) => (Some(found.id), Some(found.password_hash)),
         None => (None, None),
@@ -104,10 +113,12 @@ pub async fn login(
     // Verifies against a dummy hash when the email is unknown: same time, same answer.
     let valid = state.passwords.verify(body.password, hash).await?;
     match user_id {
-        Some(user_id) if valid => Ok(axum::Json(TokenPair {
-            access: state.tokens.issue(user_id, TokenKind::Access)?,
-            refresh: state.tokens.issue(user_id, TokenKind::Refresh)?,
-        })),
+        Some(user_id) if valid => {
+            attempt.succeeded(&state.db).await?;
+            Ok(axum::Json(
+                sessions::start(&state.db, &state.tokens, user_id).await?,
+            ))
+        }
         _ => Err(ApiError::Unauthorized(
             "No active account found with the given credentials.".into(),
         )),
@@ -121,23 +132,30 @@ pub struct Refresh {
 
 #[utoipa::path(post, path = "/api/auth/refresh/", tag = "auth", request_body = Refresh,
     responses(
-        (status = 200, body = AccessToken),
+        (status = 200, description = "A new pair; the refresh token presented is spent", body = TokenPair),
         (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 401, description = "Not a live refresh token. A spent one presented again also \
+            revokes every token of its line (descended from the same login)", body = ErrorBody),
     ))]
 pub async fn refresh(
     State(state): State<AppState>,
     Json(body): Json<Refresh>,
-) -> ApiResult<axum::Json<AccessToken>> {
-    let invalid = || ApiError::Unauthorized("The refresh token is invalid or expired.".into());
-    let user_id = state
-        .tokens
-        .verify(&body.refresh, TokenKind::Refresh)
-        .map_err(|_| invalid())?;
-    if !storage::users::exists(&state.db, user_id).await? {
-        return Err(invalid());
-    }
-    Ok(axum::Json(AccessToken {
-        access: state.tokens.issue(user_id, TokenKind::Access)?,
-    }))
+) -> ApiResult<axum::Json<TokenPair>> {
+    Ok(axum::Json(
+        sessions::refresh(&state.db, &state.tokens, &body.refresh).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/auth/logout/", tag = "auth", request_body = Refresh,
+    responses(
+        (status = 204, description = "That refresh token, and every token of its line, no longer refreshes"),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "Not a refresh token of this service", body = ErrorBody),
+    ))]
+pub async fn logout(
+    State(state): State<AppState>,
+    Json(body): Json<Refresh>,
+) -> ApiResult<StatusCode> {
+    sessions::logout(&state.db, &state.tokens, &body.refresh).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

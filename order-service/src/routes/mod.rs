@@ -77,6 +77,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::register))
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
         .routes(routes!(restaurants::create, restaurants::list))
         .routes(routes!(restaurants::add_staff))
         .routes(routes!(restaurants::remove_staff))

@@ -6,9 +6,11 @@
 //! command): the macros write their data to `SQLX_OFFLINE_DIR` while `DATABASE_URL` is set.
 
 pub mod events;
+pub mod login_failures;
 pub mod menu;
 pub mod orders;
 pub mod restaurants;
+pub mod sessions;
 pub mod stations;
 pub mod stats;
 pub mod users;

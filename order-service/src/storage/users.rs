@@ -65,13 +65,3 @@ pub async fn find_credentials(
     .fetch_optional(db)
     .await
 }
-
-#[tracing::instrument(name = "db.users.exists", skip_all)]
-pub async fn exists(db: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM users WHERE id = $1) AS "exists!""#,
-        id
-    )
-    .fetch_one(db)
-    .await
-}

@@ -1,10 +1,13 @@
 //! Starts an order-service in-process on port 0 against the local PostgreSQL, with a database
 //! and an exchange of its own that are removed afterwards, and speaks to it over real HTTP.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use order_service::{
-    auth::tokens::{TokenKeys, TokenKind, unix_now},
+    auth::{
+        password::PasswordHasher,
+        tokens::{TokenKeys, TokenKind, unix_now},
+    },
     config::{Config, LogFormat},
     startup::Application,
 };
@@ -25,9 +28,12 @@ pub struct TestApp {
     pub api: ApiClient,
     pub db: PgPool,
     pub config: Config,
-    /// Removed when the test is done (see `test_support::cleanup`).
-    _database: TestDatabase,
-    _exchange: TestExchange,
+    /// The app's password hasher: tests count its verifications.
+    pub passwords: PasswordHasher,
+    /// Removed when the test is done (see `test_support::cleanup`); shared by the instances
+    /// started with [`TestApp::another_instance`].
+    database: Arc<TestDatabase>,
+    exchange: Arc<TestExchange>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -51,15 +57,24 @@ pub async fn spawn_app() -> TestApp {
 /// URL, say). The database name is fresh, so the service creates and migrates it.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     LazyLock::force(&TRACING);
-    let database = TestDatabase::new();
-    let exchange = TestExchange::new();
+    let database = Arc::new(TestDatabase::new());
+    let exchange = Arc::new(TestExchange::new());
     let mut config = test_config(&database.url(), &exchange);
     adjust(&mut config);
+    start(config, database, exchange).await
+}
+
+async fn start(
+    config: Config,
+    database: Arc<TestDatabase>,
+    exchange: Arc<TestExchange>,
+) -> TestApp {
     let app = Application::build(config.clone())
         .await
         .expect("app builds");
     let port = app.port();
     let db = app.db().clone();
+    let passwords = app.passwords().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
@@ -67,8 +82,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     TestApp {
         api: ApiClient::new(format!("http://127.0.0.1:{port}")),
         db,
-        _database: database,
-        _exchange: exchange,
+        passwords,
+        database,
+        exchange,
         config,
         stop: Some(stop),
         server: Some(server),
@@ -76,6 +92,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 impl TestApp {
+    /// Another order-service instance with this one's configuration, so on the same database
+    /// (and exchange), as replicas behind a load balancer are.
+    pub async fn another_instance(&self) -> TestApp {
+        let mut config = self.config.clone();
+        config.listen_addr = "127.0.0.1:0".parse().unwrap();
+        start(config, self.database.clone(), self.exchange.clone()).await
+    }
+
     /// Signals shutdown without waiting for it.
     pub fn request_stop(&mut self) {
         if let Some(stop) = self.stop.take() {

@@ -8,6 +8,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/auth/register/"),
     ("post", "/api/auth/login/"),
     ("post", "/api/auth/refresh/"),
+    ("post", "/api/auth/logout/"),
     ("post", "/api/restaurants/"),
     ("get", "/api/restaurants/"),
     ("post", "/api/restaurants/{slug}/staff/"),
@@ -101,6 +102,23 @@ async fn the_openapi_document_describes_every_route_the_router_serves() {
             "PATCH order lacks {status}"
         );
     }
+    // Auth: refresh answers a pair, logout 204, login's guessing limit 429 with Retry-After.
+    let auth = |path: &str| document["paths"][path]["post"]["responses"].clone();
+    assert_eq!(
+        auth("/api/auth/refresh/")["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/TokenPair"
+    );
+    for status in ["204", "400", "401"] {
+        assert!(
+            auth("/api/auth/logout/").get(status).is_some(),
+            "logout lacks {status}"
+        );
+    }
+    assert!(
+        auth("/api/auth/login/")["429"]["headers"]["Retry-After"].is_object(),
+        "{}",
+        auth("/api/auth/login/")
+    );
     assert!(document["components"]["securitySchemes"]["bearer"].is_object());
     assert!(document["components"]["schemas"]["Order"].is_object());
     assert_eq!(
