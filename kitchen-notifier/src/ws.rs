@@ -3,7 +3,8 @@
 //! fastwebsockets' `read_frame` is not cancel-safe, so it never sits in a `select!`: a reader
 //! task owns the read half and leaves the frames it must answer (pong, close reply, 1009) in a
 //! small shared slot for the writer. The writer owns the write half and `select!`s over
-//! cancel-safe sources only: shutdown, those answers, one timer and the restaurant's feed.
+//! cancel-safe sources only: shutdown, the hub's request to close (a removed staff member),
+//! those answers, one timer and the restaurant's feed.
 //!
 //! Per-socket state is kept small because a notifier holds many idle sockets: no channel (its
 //! first block alone is 32 frames), one timer for both pings and the idle check.
@@ -33,7 +34,7 @@ use crate::{
     batching::Batching,
     config::Tuning,
     feed::{Outbound, RESYNC_FRAME, Replay},
-    hub::Subscription,
+    hub::{CloseRequest, Subscription},
 };
 
 type Io = TokioIo<hyper::upgrade::Upgraded>;
@@ -50,6 +51,8 @@ pub mod close {
     pub const INVALID_DATA: u16 = 1007;
     pub const TOO_BIG: u16 = 1009;
     pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// The user was removed from the restaurant's staff (private range; see the hub).
+    pub const STAFF_ACCESS_REMOVED: u16 = crate::hub::STAFF_ACCESS_REMOVED;
 }
 
 /// What the reader shares with the writer: when the client was last heard from, and the
@@ -128,6 +131,8 @@ pub enum Ended {
     Idle,
     TooBig,
     WriteFailed,
+    /// Closed with 4403: the user is no longer staff of the restaurant.
+    AccessRemoved,
 }
 
 impl Ended {
@@ -139,6 +144,7 @@ impl Ended {
             Ended::Idle => "idle",
             Ended::TooBig => "too_big",
             Ended::WriteFailed => "write_failed",
+            Ended::AccessRemoved => "access_removed",
         }
     }
 }
@@ -241,6 +247,9 @@ async fn write_loop(
     let shutdown = shutdown.cancelled();
     tokio::pin!(shutdown);
     let heartbeats_sent = metrics::counter!("ws_heartbeats_sent_total");
+    // Awaited once per connection, like the shutdown.
+    let close_requested = subscription.close_requested();
+    tokio::pin!(close_requested);
     // One timer for every duty (ping, idle check, heartbeat), set to the earliest one due. It
     // is not reset per frame sent: when it fires early for a heartbeat that frames made
     // unnecessary, it is simply set again, so a busy socket costs no timer work per frame.
@@ -255,6 +264,13 @@ async fn write_loop(
             _ = &mut shutdown => {
                 send(&mut out, Frame::close(close::GOING_AWAY, b"server shutting down"), timeout).await;
                 return Ended::Shutdown;
+            }
+            request = &mut close_requested => {
+                // Whatever else waits for this client is not its to see any more.
+                send(&mut out, Frame::close(request.code(), request.reason().as_bytes()), timeout).await;
+                return match request {
+                    CloseRequest::StaffAccessRemoved => Ended::AccessRemoved,
+                };
             }
             _ = shared.wake.notified() => {
                 let (pong, closing, reader_done) = {
