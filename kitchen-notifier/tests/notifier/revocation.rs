@@ -1,10 +1,11 @@
-//! A removed staff member's sockets close with 4403.
+//! A removed staff member's sockets close with 4403, and every socket closes with 1001 after
+//! its maximum lifetime.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use crate::helpers::{event, spawn_notifier, staff_removed};
+use crate::helpers::{event, spawn_notifier, spawn_notifier_with, staff_removed};
 
 const STAFF_ACCESS_REMOVED: u16 = 4403;
 
@@ -56,4 +57,33 @@ async fn a_staff_removal_closes_that_users_sockets_there_and_no_other() {
     assert_eq!(status, 403, "{body}");
     assert!(body["detail"].is_string());
     notifier.connect_as("luigis", Uuid::new_v4()).await;
+}
+
+#[tokio::test]
+async fn a_socket_is_closed_with_1001_at_its_maximum_lifetime_and_reconnects_with_after() {
+    let lifetime = Duration::from_secs(1);
+    let notifier = spawn_notifier_with(|config| {
+        config.tuning.max_socket_lifetime = lifetime;
+        // The reconnect below finds the feed still there, whatever the machine's load.
+        config.tuning.unbind_grace = Duration::from_secs(30);
+    })
+    .await;
+    let publisher = notifier.publisher().await;
+    let opened = Instant::now();
+    let mut client = notifier.connect("luigis").await;
+    publisher.publish(&event("luigis", 1, "confirmed")).await;
+    assert_eq!(client.next_json().await["seq"], 1);
+    assert_eq!(
+        client.close_code_within(Duration::from_secs(10)).await,
+        Some(1001)
+    );
+    assert!(opened.elapsed() >= lifetime, "closed early");
+
+    // With a new ticket and `after`, nothing is missed.
+    publisher.publish(&event("luigis", 2, "preparing")).await;
+    let ticket = notifier.keys.ticket("luigis");
+    let mut again = notifier
+        .connect_query("luigis", &format!("?ticket={ticket}&after=1"))
+        .await;
+    assert_eq!(again.next_json().await["seq"], 2);
 }
