@@ -1,5 +1,6 @@
 //! The notifier's link to RabbitMQ: one exclusive, auto-delete queue named after the instance,
-//! bound to `orders.{slug}.*` for each watched restaurant. On losing the broker it reports
+//! bound to `orders.{slug}.*` (order events) and `staff.{slug}.*` (staff removals) for each
+//! watched restaurant. On losing the broker it reports
 //! not-ready, reconnects with capped, jittered backoff, re-declares the queue, re-binds every
 //! watched restaurant and then tells every client to resync.
 
@@ -25,6 +26,10 @@ use shared_types::Slug;
 use tokio_util::sync::CancellationToken;
 
 use crate::link::{BindError, BrokerLink, Ingested, LinkEvents};
+
+/// Routing keys of messages about a restaurant's staff start with this (`staff.{slug}.removed`);
+/// every other key this queue is bound to is an order event's.
+const STAFF_PREFIX: &str = "staff.";
 
 pub struct Broker {
     amqp_url: String,
@@ -76,20 +81,28 @@ impl Broker {
             .clone()
     }
 
-    fn routing_key(slug: &Slug) -> String {
-        format!("orders.{slug}.*")
+    /// The binding keys of one restaurant: its order events and its staff messages. Both are
+    /// bound before a subscriber's handshake completes, and unbound together.
+    fn binding_keys(slug: &Slug) -> [String; 2] {
+        [
+            format!("orders.{slug}.*"),
+            format!("{STAFF_PREFIX}{slug}.*"),
+        ]
     }
 
     async fn bind_on(&self, channel: &Channel, slug: &Slug) -> Result<(), lapin::Error> {
-        channel
-            .queue_bind(
-                self.queue().as_str().into(),
-                self.exchange.as_str().into(),
-                Self::routing_key(slug).as_str().into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await
+        for key in Self::binding_keys(slug) {
+            channel
+                .queue_bind(
+                    self.queue().as_str().into(),
+                    self.exchange.as_str().into(),
+                    key.as_str().into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     async fn bind_slug(&self, slug: &Slug) -> Result<(), BindError> {
@@ -109,15 +122,18 @@ impl Broker {
         let Some(channel) = self.channel() else {
             return Ok(());
         };
-        channel
-            .queue_unbind(
-                self.queue().as_str().into(),
-                self.exchange.as_str().into(),
-                Self::routing_key(slug).as_str().into(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|error| BindError::Failed(error.to_string()))
+        for key in Self::binding_keys(slug) {
+            channel
+                .queue_unbind(
+                    self.queue().as_str().into(),
+                    self.exchange.as_str().into(),
+                    key.as_str().into(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|error| BindError::Failed(error.to_string()))?;
+        }
+        Ok(())
     }
 
     async fn connect(&self) -> anyhow::Result<(Connection, Channel, Consumer)> {
@@ -246,7 +262,14 @@ impl Broker {
                             delivery.properties.headers().as_ref(),
                         ),
                     );
-                    let ingested = span.in_scope(|| events.deliver(&delivery.data));
+                    let staff = delivery.routing_key.as_str().starts_with(STAFF_PREFIX);
+                    let ingested = span.in_scope(|| {
+                        if staff {
+                            events.deliver_staff(&delivery.data)
+                        } else {
+                            events.deliver(&delivery.data)
+                        }
+                    });
                     metrics::counter!("events_consumed_total", "outcome" => ingested.as_str())
                         .increment(1);
                     if ingested == Ingested::Malformed {

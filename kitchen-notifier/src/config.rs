@@ -50,11 +50,19 @@ pub struct Tuning {
     pub heartbeat_interval: Duration,
     /// Sockets this instance holds at most (open or being opened); beyond, handshakes get 503.
     pub max_connections: usize,
+    /// A socket open this long is closed with 1001, so the client gets a new ticket (staff
+    /// membership is checked again) and reconnects with `after`.
+    pub max_socket_lifetime: Duration,
 }
 
 /// About 200 MiB of sockets at ~10 KiB each, and within a common file-descriptor limit
 /// (`ulimit -n` 20,000 on the build machine); raise both together.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 20_000;
+
+/// 12 hours: a kitchen shift, after which a screen proves again that its user is staff.
+pub const DEFAULT_MAX_SOCKET_SECS: u64 = 12 * 3600;
+/// 30 days: bounds the value so a socket's deadline is always a representable instant.
+const MAX_SOCKET_SECS_LIMIT: u64 = 30 * 24 * 3600;
 
 impl Default for Tuning {
     fn default() -> Self {
@@ -70,6 +78,7 @@ impl Default for Tuning {
             ticket_key_refetch_interval: Duration::from_secs(5),
             heartbeat_interval: Duration::from_secs(10),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_socket_lifetime: Duration::from_secs(DEFAULT_MAX_SOCKET_SECS),
         }
     }
 }
@@ -156,6 +165,15 @@ impl Config {
                 "expected a whole number of sockets, at least 1",
             ));
         }
+        const SOCKET_SECS: &str = "expected a whole number of seconds, 1 to 2592000 (30 days)";
+        let max_socket_secs: u64 = env.parse(
+            "NOTIFIER_MAX_SOCKET_SECS",
+            DEFAULT_MAX_SOCKET_SECS,
+            SOCKET_SECS,
+        )?;
+        if !(1..=MAX_SOCKET_SECS_LIMIT).contains(&max_socket_secs) {
+            return Err(error("NOTIFIER_MAX_SOCKET_SECS", SOCKET_SECS));
+        }
         Ok(Config {
             amqp_url: env.amqp_url()?,
             listen_addr,
@@ -167,6 +185,7 @@ impl Config {
             header_read_timeout: env.header_read_timeout()?,
             tuning: Tuning {
                 max_connections,
+                max_socket_lifetime: Duration::from_secs(max_socket_secs),
                 ..Tuning::default()
             },
         })
@@ -209,6 +228,13 @@ mod tests {
         assert!(tuning.replay_ring >= 256);
         assert_eq!(tuning.max_client_frame, 4096);
         assert_eq!(tuning.heartbeat_interval, Duration::from_secs(10));
+        assert_eq!(tuning.max_socket_lifetime, Duration::from_secs(12 * 3600));
+    }
+
+    #[test]
+    fn the_socket_lifetime_is_read_in_seconds() {
+        let config = from(&[("NOTIFIER_MAX_SOCKET_SECS", "90")]).unwrap();
+        assert_eq!(config.tuning.max_socket_lifetime, Duration::from_secs(90));
     }
 
     #[test]
@@ -222,6 +248,10 @@ mod tests {
             ("NOTIFIER_MAX_CONNECTIONS", "0"),
             ("HTTP_HEADER_TIMEOUT_SECS", "x"),
             ("NOTIFIER_MAX_CONNECTIONS", "many"),
+            ("NOTIFIER_MAX_SOCKET_SECS", "0"),
+            ("NOTIFIER_MAX_SOCKET_SECS", "-5"),
+            ("NOTIFIER_MAX_SOCKET_SECS", "12h"),
+            ("NOTIFIER_MAX_SOCKET_SECS", "2592001"),
             ("LOG_FORMAT", "yaml"),
         ] {
             let error = from(&[(name, value)]).unwrap_err();

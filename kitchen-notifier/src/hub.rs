@@ -9,22 +9,31 @@
 //! - a bind and an unbind of one restaurant are never in flight together (each watch has one
 //!   async lock for them), so an unbind cannot undo a newer bind.
 //!
+//! It also knows whose sockets these are (the ticket's user), so a `staff.removed` closes every
+//! socket of that user at that restaurant at once: each subscription carries a one-time "close
+//! with this code" slot that the hub fills and the socket awaits (the socket loop imports the
+//! hub, never the other way round). Removals heard within a ticket's lifetime are remembered,
+//! so a ticket issued before one cannot open a new socket either.
+//!
 //! The hub talks to the broker only through [`BrokerLink`] and hears from it only through
 //! [`LinkEvents`], so it is unit-tested with a fake link. Its timers (gap deadlines, unbind
 //! grace periods) run on its own task tracker and stop with [`Hub::stop`].
 
 use std::{
     collections::{BTreeMap, HashMap},
+    future::Future,
     sync::{Arc, Mutex, MutexGuard, PoisonError, Weak},
+    time::Duration,
 };
 
 use bytes::Bytes;
-use shared_types::{KitchenFrame, OrderEvent, Slug};
+use shared_types::{KitchenFrame, OrderEvent, Slug, StaffRemoved, TICKET_TTL_SECS};
 use tokio::{
-    sync::{broadcast, mpsc},
+    sync::{SetOnce, broadcast, mpsc},
     time::Instant,
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use uuid::Uuid;
 
 use crate::{
     config::Tuning,
@@ -55,6 +64,49 @@ struct Entry {
     emptied: u64,
 }
 
+/// Close code of a socket whose user was removed from the restaurant's staff: in the private
+/// range 4000–4999, and 4403 to echo HTTP 403 (the client should not reconnect with the ticket
+/// it has, and a new one is refused).
+pub const STAFF_ACCESS_REMOVED: u16 = 4403;
+
+/// Why the hub asks a socket to close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseRequest {
+    /// The socket's user is no longer staff of its restaurant.
+    StaffAccessRemoved,
+}
+
+impl CloseRequest {
+    pub fn code(self) -> u16 {
+        match self {
+            CloseRequest::StaffAccessRemoved => STAFF_ACCESS_REMOVED,
+        }
+    }
+
+    pub fn reason(self) -> &'static str {
+        match self {
+            CloseRequest::StaffAccessRemoved => "staff access removed",
+        }
+    }
+}
+
+/// Who opens a socket, as their ticket says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    pub user_id: Uuid,
+    /// The ticket's `iat` (Unix seconds, order-service's clock).
+    pub ticket_issued_at: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubscribeError {
+    #[error(transparent)]
+    Bind(#[from] BindError),
+    /// The viewer was removed from the restaurant's staff at or after the ticket was issued.
+    #[error("the user's staff access to this restaurant was removed after the ticket was issued")]
+    AccessRemoved,
+}
+
 /// A client's place in a feed: its receiver, what to send first, and (when dropped) its
 /// release of the feed.
 pub struct Subscription {
@@ -69,22 +121,115 @@ impl Subscription {
     pub fn last_seq(&self) -> Option<i64> {
         lock(&self.membership.watch.feed).last_seq()
     }
+
+    /// Resolves when the hub asks this socket to close, with why (so with which code).
+    pub fn close_requested(&self) -> impl Future<Output = CloseRequest> + Send + 'static {
+        let close = self.membership.close.clone();
+        async move { *close.wait().await }
+    }
 }
 
-/// Counts one subscriber of a watch for as long as it lives.
+/// Counts one subscriber of a watch for as long as it lives, and keeps its socket known to the
+/// hub under its user.
 struct Membership {
     hub: Arc<Hub>,
     watch: Arc<Watch>,
+    /// Its key among the hub's user sockets.
+    socket: (Uuid, u64),
+    close: Arc<SetOnce<CloseRequest>>,
 }
 
 impl Drop for Membership {
     fn drop(&mut self) {
+        lock(&self.hub.users).sockets.remove(&self.socket);
         self.hub.leave(&self.watch);
+    }
+}
+
+/// How long a heard removal is remembered: as long as a ticket issued before it can be valid
+/// (its lifetime, the verifier's 2 s leeway, and a margin for the message's way here).
+const REMOVAL_MEMORY: Duration = Duration::from_secs(TICKET_TTL_SECS + 10);
+
+/// One open socket of a user, to close when they lose their staff access.
+struct UserSocket {
+    watch: Arc<Watch>,
+    close: Arc<SetOnce<CloseRequest>>,
+}
+
+/// A `staff.removed` heard here.
+struct Removal {
+    slug: Slug,
+    /// When it happened (Unix seconds, order-service's clock, like a ticket's `iat`).
+    removed_at: i64,
+    heard_at: Instant,
+}
+
+/// The sockets of each user, and the removals heard lately; one lock, so a socket is either
+/// registered before a removal closes the user's sockets or checked after it is remembered.
+#[derive(Default)]
+struct Users {
+    /// By user, then a number of the socket's own: finding one user's sockets, adding and
+    /// removing one all take logarithmic time, however many sockets a user has.
+    sockets: BTreeMap<(Uuid, u64), UserSocket>,
+    next_socket: u64,
+    removals: HashMap<Uuid, Vec<Removal>>,
+}
+
+impl Users {
+    fn removed_since_ticket(&self, slug: &Slug, viewer: Viewer) -> bool {
+        self.removals.get(&viewer.user_id).is_some_and(|removals| {
+            removals.iter().any(|removal| {
+                removal.slug == *slug
+                    && i64::try_from(viewer.ticket_issued_at)
+                        .is_ok_and(|issued| issued <= removal.removed_at)
+            })
+        })
+    }
+
+    fn remember_removal(&mut self, slug: &Slug, user_id: Uuid, removed_at: i64, now: Instant) {
+        self.removals.retain(|_, removals| {
+            removals.retain(|removal| now.duration_since(removal.heard_at) < REMOVAL_MEMORY);
+            !removals.is_empty()
+        });
+        let removals = self.removals.entry(user_id).or_default();
+        match removals.iter_mut().find(|removal| removal.slug == *slug) {
+            // A redelivery, or a second removal after being added again: the latest counts.
+            Some(removal) => {
+                removal.removed_at = removal.removed_at.max(removed_at);
+                removal.heard_at = now;
+            }
+            None => removals.push(Removal {
+                slug: slug.clone(),
+                removed_at,
+                heard_at: now,
+            }),
+        }
+    }
+
+    fn add_socket(&mut self, user_id: Uuid, socket: UserSocket) -> (Uuid, u64) {
+        let key = (user_id, self.next_socket);
+        self.next_socket += 1;
+        self.sockets.insert(key, socket);
+        key
+    }
+
+    /// Takes the user's sockets at `slug` out of the registry.
+    fn take_sockets(&mut self, slug: &Slug, user_id: Uuid) -> Vec<UserSocket> {
+        let keys: Vec<(Uuid, u64)> = self
+            .sockets
+            .range((user_id, 0)..=(user_id, u64::MAX))
+            .filter(|(_, socket)| socket.watch.slug == *slug)
+            .map(|(key, _)| *key)
+            .collect();
+        keys.iter()
+            .filter_map(|key| self.sockets.remove(key))
+            .collect()
     }
 }
 
 pub struct Hub {
     watches: Mutex<HashMap<Slug, Entry>>,
+    users: Mutex<Users>,
     link: Arc<dyn BrokerLink>,
     tuning: Tuning,
     /// Gap deadlines, for the hub's timer task.
@@ -99,6 +244,7 @@ impl Hub {
         let (deadlines, due) = mpsc::unbounded_channel();
         let hub = Arc::new(Self {
             watches: Mutex::new(HashMap::new()),
+            users: Mutex::new(Users::default()),
             link,
             tuning,
             deadlines,
@@ -125,13 +271,15 @@ impl Hub {
         }
     }
 
-    /// Subscribes to a restaurant's feed, binding it first if it is not bound yet, so that no
-    /// event published after this returns can be missed.
+    /// Subscribes `viewer` to a restaurant's feed, binding it first if it is not bound yet, so
+    /// that no event published after this returns can be missed. Refused if a removal of the
+    /// viewer from the restaurant's staff was heard since their ticket was issued.
     pub async fn subscribe(
         self: &Arc<Self>,
         slug: Slug,
         after: Option<i64>,
-    ) -> Result<Subscription, BindError> {
+        viewer: Viewer,
+    ) -> Result<Subscription, SubscribeError> {
         let watch = {
             let mut watches = lock(&self.watches);
             let entry = watches.entry(slug.clone()).or_insert_with(|| Entry {
@@ -153,21 +301,56 @@ impl Hub {
             if !*bound {
                 if let Err(error) = self.link.bind(&watch.slug).await {
                     self.roll_back(&watch);
-                    return Err(error);
+                    return Err(error.into());
                 }
                 *bound = true;
                 tracing::debug!(slug = %watch.slug, "bound");
             }
         }
-        let (receiver, replay) = lock(&watch.feed).subscribe(after);
+        let close = Arc::new(SetOnce::new());
+        let registered = {
+            let mut users = lock(&self.users);
+            (!users.removed_since_ticket(&watch.slug, viewer)).then(|| {
+                let socket = UserSocket {
+                    watch: watch.clone(),
+                    close: close.clone(),
+                };
+                users.add_socket(viewer.user_id, socket)
+            })
+        };
+        let Some(socket) = registered else {
+            // Leaves as any subscriber does (the last one's grace period starts).
+            self.leave(&watch);
+            return Err(SubscribeError::AccessRemoved);
+        };
+        let membership = Membership {
+            hub: self.clone(),
+            watch,
+            socket,
+            close,
+        };
+        let (receiver, replay) = lock(&membership.watch.feed).subscribe(after);
         Ok(Subscription {
             receiver,
             replay,
-            membership: Membership {
-                hub: self.clone(),
-                watch,
-            },
+            membership,
         })
+    }
+
+    /// `user_id` is no longer staff of `slug` (since `removed_at`, Unix seconds): closes each
+    /// of their sockets there with [`STAFF_ACCESS_REMOVED`] and refuses, for as long as they
+    /// can be valid, the tickets issued before. Returns how many sockets were told to close.
+    pub fn staff_removed(&self, slug: &Slug, user_id: Uuid, removed_at: i64) -> usize {
+        let closing = {
+            let mut users = lock(&self.users);
+            users.remember_removal(slug, user_id, removed_at, Instant::now());
+            users.take_sockets(slug, user_id)
+        };
+        for socket in &closing {
+            // Already set only if it was asked to close before; the first reason stands.
+            let _ = socket.close.set(CloseRequest::StaffAccessRemoved);
+        }
+        closing.len()
     }
 
     /// A subscriber whose bind failed leaves; an unbound watch nobody waits for goes at once.
@@ -309,6 +492,24 @@ impl LinkEvents for Hub {
         self.deliver_frame(&event.restaurant, event.seq, Bytes::from(frame))
     }
 
+    fn deliver_staff(&self, body: &[u8]) -> Ingested {
+        let Ok(removed) = serde_json::from_slice::<StaffRemoved>(body) else {
+            return Ingested::Malformed;
+        };
+        let closed = self.staff_removed(
+            &removed.restaurant,
+            removed.user_id,
+            removed.occurred_at.timestamp(),
+        );
+        tracing::info!(
+            restaurant = %removed.restaurant,
+            user_id = %removed.user_id,
+            sockets = closed,
+            "staff access removed; the user's sockets there are closed"
+        );
+        Ingested::AccessRemoved
+    }
+
     fn restored(&self) {
         let watches: Vec<Arc<Watch>> = lock(&self.watches)
             .values()
@@ -442,6 +643,21 @@ mod tests {
         Slug::parse(name).unwrap()
     }
 
+    /// A viewer whose ticket was issued now, by a user of their own.
+    fn anyone() -> Viewer {
+        Viewer {
+            user_id: Uuid::new_v4(),
+            ticket_issued_at: unix_now(),
+        }
+    }
+
+    fn unix_now() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
     fn bind(name: &str) -> Call {
         Call::Bind(name.to_owned())
     }
@@ -472,10 +688,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_first_subscriber_binds_and_later_ones_share_the_binding() {
         let (hub, link) = hub();
-        let first = hub.subscribe(slug("luigis"), None).await.unwrap();
+        let first = hub.subscribe(slug("luigis"), None, anyone()).await.unwrap();
         assert_eq!(link.calls(), vec![bind("luigis")]);
-        let second = hub.subscribe(slug("luigis"), None).await.unwrap();
-        let other = hub.subscribe(slug("marios"), None).await.unwrap();
+        let second = hub.subscribe(slug("luigis"), None, anyone()).await.unwrap();
+        let other = hub.subscribe(slug("marios"), None, anyone()).await.unwrap();
         assert_eq!(link.calls(), vec![bind("luigis"), bind("marios")]);
         assert_eq!(hub.watched_count(), 2);
         drop((first, second, other));
@@ -488,12 +704,20 @@ mod tests {
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let a = tokio::spawn({
             let hub = hub.clone();
-            async move { hub.subscribe(slug("luigis"), None).await.map(|_| ()) }
+            async move {
+                hub.subscribe(slug("luigis"), None, anyone())
+                    .await
+                    .map(|_| ())
+            }
         });
         link.entered.notified().await;
         let b = tokio::spawn({
             let hub = hub.clone();
-            async move { hub.subscribe(slug("luigis"), None).await.map(|_| ()) }
+            async move {
+                hub.subscribe(slug("luigis"), None, anyone())
+                    .await
+                    .map(|_| ())
+            }
         });
         settle().await;
         link.holding
@@ -507,8 +731,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_last_subscriber_leaving_unbinds_after_the_grace_period() {
         let (hub, link) = hub();
-        let a = hub.subscribe(slug("luigis"), None).await.unwrap();
-        let b = hub.subscribe(slug("luigis"), None).await.unwrap();
+        let a = hub.subscribe(slug("luigis"), None, anyone()).await.unwrap();
+        let b = hub.subscribe(slug("luigis"), None, anyone()).await.unwrap();
         drop(a);
         tokio::time::sleep(GRACE * 2).await;
         assert_eq!(link.calls(), vec![bind("luigis")], "one subscriber is left");
@@ -530,20 +754,23 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn coming_back_within_the_grace_keeps_the_binding_and_the_ring() {
         let (hub, link) = hub();
-        let first = hub.subscribe(slug("luigis"), None).await.unwrap();
+        let first = hub.subscribe(slug("luigis"), None, anyone()).await.unwrap();
         for seq in 1..=3 {
             hub.deliver_frame(&slug("luigis"), seq, Bytes::from(format!("{seq}")));
         }
         drop(first);
         tokio::time::sleep(GRACE / 2).await;
-        let back = hub.subscribe(slug("luigis"), Some(1)).await.unwrap();
+        let back = hub
+            .subscribe(slug("luigis"), Some(1), anyone())
+            .await
+            .unwrap();
         assert!(matches!(&back.replay, Replay::Frames(frames) if frames.len() == 2));
         tokio::time::sleep(GRACE * 2).await;
         settle().await;
         assert_eq!(link.calls(), vec![bind("luigis")]);
         // Only the latest departure's grace counts.
         drop(back);
-        let again = hub.subscribe(slug("luigis"), None).await.unwrap();
+        let again = hub.subscribe(slug("luigis"), None, anyone()).await.unwrap();
         drop(again);
         tokio::time::sleep(GRACE / 2).await;
         settle().await;
@@ -557,13 +784,13 @@ mod tests {
     async fn a_failed_bind_rolls_back_at_once() {
         let (hub, link) = hub();
         link.failures.store(1, std::sync::atomic::Ordering::SeqCst);
-        assert!(hub.subscribe(slug("luigis"), None).await.is_err());
+        assert!(hub.subscribe(slug("luigis"), None, anyone()).await.is_err());
         assert_eq!(hub.watched_count(), 0, "no feed without its binding");
         assert_eq!(
             hub.deliver_frame(&slug("luigis"), 1, Bytes::new()),
             Ingested::NotWatched
         );
-        let _client = hub.subscribe(slug("luigis"), None).await.unwrap();
+        let _client = hub.subscribe(slug("luigis"), None, anyone()).await.unwrap();
         assert_eq!(link.calls(), vec![bind("luigis")]);
         // Nothing is unbound later for the failed attempt.
         tokio::time::sleep(GRACE * 2).await;
@@ -580,12 +807,16 @@ mod tests {
         link.failures.store(1, std::sync::atomic::Ordering::SeqCst);
         let first = tokio::spawn({
             let hub = hub.clone();
-            async move { hub.subscribe(slug("luigis"), None).await.map(|_| ()) }
+            async move {
+                hub.subscribe(slug("luigis"), None, anyone())
+                    .await
+                    .map(|_| ())
+            }
         });
         link.entered.notified().await;
         let second = tokio::spawn({
             let hub = hub.clone();
-            async move { hub.subscribe(slug("luigis"), None).await.is_ok() }
+            async move { hub.subscribe(slug("luigis"), None, anyone()).await.is_ok() }
         });
         settle().await;
         link.holding
@@ -601,7 +832,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_subscriber_arriving_as_the_grace_ends_keeps_the_watch() {
         let (hub, link) = hub();
-        drop(hub.subscribe(slug("luigis"), None).await.unwrap());
+        drop(hub.subscribe(slug("luigis"), None, anyone()).await.unwrap());
         hub.deliver_frame(&slug("luigis"), 1, Bytes::from_static(b"1"));
         // Hold the watch's bind lock so the retire waits for it, as a bind in flight would.
         let watch = lock(&hub.watches)[&slug("luigis")].watch.clone();
@@ -611,7 +842,10 @@ mod tests {
         let back = tokio::spawn({
             let hub = hub.clone();
             async move {
-                let subscription = hub.subscribe(slug("luigis"), Some(1)).await.unwrap();
+                let subscription = hub
+                    .subscribe(slug("luigis"), Some(1), anyone())
+                    .await
+                    .unwrap();
                 matches!(subscription.replay, Replay::Nothing)
             }
         });
@@ -626,7 +860,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_subscriber_arriving_during_the_unbind_binds_again_after_it() {
         let (hub, link) = hub();
-        drop(hub.subscribe(slug("luigis"), None).await.unwrap());
+        drop(hub.subscribe(slug("luigis"), None, anyone()).await.unwrap());
         hub.deliver_frame(&slug("luigis"), 1, Bytes::from_static(b"1"));
         link.holding_unbind
             .store(true, std::sync::atomic::Ordering::SeqCst);
@@ -635,7 +869,10 @@ mod tests {
         let back = tokio::spawn({
             let hub = hub.clone();
             async move {
-                let subscription = hub.subscribe(slug("luigis"), Some(1)).await.unwrap();
+                let subscription = hub
+                    .subscribe(slug("luigis"), Some(1), anyone())
+                    .await
+                    .unwrap();
                 matches!(subscription.replay, Replay::Resync)
             }
         });
@@ -656,7 +893,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_hole_is_waited_for_on_the_hubs_timer_then_resynced() {
         let (hub, _link) = hub();
-        let mut client = hub.subscribe(slug("luigis"), None).await.unwrap();
+        let mut client = hub.subscribe(slug("luigis"), None, anyone()).await.unwrap();
         let luigis = slug("luigis");
         hub.deliver_frame(&luigis, 1, Bytes::from_static(b"1"));
         assert_eq!(
@@ -681,8 +918,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_restored_link_resyncs_every_feed() {
         let (hub, _link) = hub();
-        let mut a = hub.subscribe(slug("luigis"), None).await.unwrap();
-        let mut b = hub.subscribe(slug("marios"), None).await.unwrap();
+        let mut a = hub.subscribe(slug("luigis"), None, anyone()).await.unwrap();
+        let mut b = hub.subscribe(slug("marios"), None, anyone()).await.unwrap();
         hub.deliver_frame(&slug("luigis"), 1, Bytes::from_static(b"1"));
         hub.restored();
         assert_eq!(frames(&mut a.receiver), vec!["1", "resync"]);
@@ -699,6 +936,145 @@ mod tests {
         );
     }
 
+    fn viewer(user_id: Uuid, ticket_issued_at: u64) -> Viewer {
+        Viewer {
+            user_id,
+            ticket_issued_at,
+        }
+    }
+
+    fn close_request(subscription: &Subscription) -> Option<CloseRequest> {
+        use futures_util::FutureExt;
+        subscription.close_requested().now_or_never()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_removal_closes_every_socket_of_that_user_at_that_restaurant_and_no_other() {
+        let (hub, _link) = hub();
+        let (cook, colleague) = (Uuid::new_v4(), Uuid::new_v4());
+        let now = unix_now();
+        let tablet = hub
+            .subscribe(slug("luigis"), None, viewer(cook, now))
+            .await
+            .unwrap();
+        let phone = hub
+            .subscribe(slug("luigis"), None, viewer(cook, now))
+            .await
+            .unwrap();
+        let elsewhere = hub
+            .subscribe(slug("marios"), None, viewer(cook, now))
+            .await
+            .unwrap();
+        let mut other = hub
+            .subscribe(slug("luigis"), None, viewer(colleague, now))
+            .await
+            .unwrap();
+        assert_eq!(close_request(&tablet), None);
+
+        assert_eq!(hub.staff_removed(&slug("luigis"), cook, now as i64), 2);
+        assert_eq!(
+            close_request(&tablet),
+            Some(CloseRequest::StaffAccessRemoved)
+        );
+        assert_eq!(
+            close_request(&phone),
+            Some(CloseRequest::StaffAccessRemoved)
+        );
+        assert_eq!(CloseRequest::StaffAccessRemoved.code(), 4403);
+        assert_eq!(
+            close_request(&elsewhere),
+            None,
+            "another restaurant's socket"
+        );
+        assert_eq!(close_request(&other), None, "another user's socket");
+        // The feed goes on for the others.
+        hub.deliver_frame(&slug("luigis"), 1, Bytes::from_static(b"1"));
+        assert_eq!(frames(&mut other.receiver), vec!["1"]);
+        // Heard again (at-least-once delivery): nothing left to close, nothing breaks.
+        assert_eq!(hub.staff_removed(&slug("luigis"), cook, now as i64), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_closed_socket_is_forgotten() {
+        let (hub, _link) = hub();
+        let cook = Uuid::new_v4();
+        drop(
+            hub.subscribe(slug("luigis"), None, viewer(cook, unix_now()))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(
+            hub.staff_removed(&slug("luigis"), cook, unix_now() as i64),
+            0
+        );
+        assert!(lock(&hub.users).sockets.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tickets_issued_before_a_removal_are_refused_while_they_can_be_valid() {
+        let (hub, link) = hub();
+        let cook = Uuid::new_v4();
+        let removed_at: u64 = 1_800_000_000;
+        hub.staff_removed(&slug("luigis"), cook, removed_at as i64);
+        for issued in [removed_at - 30, removed_at] {
+            let refused = hub
+                .subscribe(slug("luigis"), None, viewer(cook, issued))
+                .await;
+            assert!(
+                matches!(refused, Err(SubscribeError::AccessRemoved)),
+                "{issued}"
+            );
+        }
+        // Another restaurant, or a ticket issued after (the user was added again): accepted.
+        let _marios = hub
+            .subscribe(slug("marios"), None, viewer(cook, removed_at - 30))
+            .await
+            .unwrap();
+        let again = hub
+            .subscribe(slug("luigis"), None, viewer(cook, removed_at + 1))
+            .await
+            .unwrap();
+        drop(again);
+        // The refused ones left like any subscriber: the last one's grace ends in an unbind.
+        tokio::time::sleep(GRACE * 2).await;
+        settle().await;
+        assert_eq!(
+            link.calls(),
+            vec![bind("luigis"), bind("marios"), unbind("luigis")]
+        );
+        // Once no ticket from before it can be valid, the removal is forgotten (at the next
+        // one heard), so what is remembered stays small.
+        tokio::time::sleep(REMOVAL_MEMORY).await;
+        hub.staff_removed(&slug("luigis"), Uuid::new_v4(), removed_at as i64 + 100);
+        assert!(!lock(&hub.users).removals.contains_key(&cook));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn staff_messages_are_parsed() {
+        let (hub, _link) = hub();
+        let cook = Uuid::new_v4();
+        let tablet = hub
+            .subscribe(slug("luigis"), None, viewer(cook, unix_now()))
+            .await
+            .unwrap();
+        assert_eq!(hub.deliver_staff(b"not json"), Ingested::Malformed);
+        assert_eq!(
+            hub.deliver_staff(br#"{"event":"staff.added","restaurant":"luigis"}"#),
+            Ingested::Malformed
+        );
+        assert_eq!(close_request(&tablet), None);
+        let message = serde_json::json!({"event": "staff.removed", "event_id": Uuid::new_v4(),
+            "restaurant": "luigis", "user_id": cook, "occurred_at": chrono::Utc::now()});
+        assert_eq!(
+            hub.deliver_staff(message.to_string().as_bytes()),
+            Ingested::AccessRemoved
+        );
+        assert_eq!(
+            close_request(&tablet),
+            Some(CloseRequest::StaffAccessRemoved)
+        );
+    }
+
     #[test]
     fn a_subscription_dropped_after_its_runtime_is_gone_does_not_panic() {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -707,7 +1083,7 @@ mod tests {
             .unwrap();
         let subscription = runtime.block_on(async {
             let (hub, _link) = hub();
-            hub.subscribe(slug("luigis"), None).await.unwrap()
+            hub.subscribe(slug("luigis"), None, anyone()).await.unwrap()
         });
         drop(runtime);
         drop(subscription);
@@ -716,7 +1092,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn stop_ends_the_timers() {
         let (hub, _link) = hub();
-        drop(hub.subscribe(slug("luigis"), None).await.unwrap());
+        drop(hub.subscribe(slug("luigis"), None, anyone()).await.unwrap());
         tokio::time::timeout(Duration::from_secs(1), hub.stop())
             .await
             .expect("the hub's tasks end on stop");

@@ -24,8 +24,10 @@ pub trait BrokerLink: Send + Sync + 'static {
 
 /// What the link reports to the hub.
 pub trait LinkEvents: Send + Sync + 'static {
-    /// One message as the relay published it.
+    /// One order event (`orders.{slug}.*`) as the relay published it.
     fn deliver(&self, body: &[u8]) -> Ingested;
+    /// One message about a restaurant's staff (`staff.{slug}.*`), such as `staff.removed`.
+    fn deliver_staff(&self, body: &[u8]) -> Ingested;
     /// The link was lost and is back, with every binding restored: events may have passed.
     fn restored(&self);
 }
@@ -38,6 +40,8 @@ pub enum Ingested {
     HeldBack,
     NotWatched,
     Malformed,
+    /// A `staff.removed`: that user's sockets at that restaurant were closed.
+    AccessRemoved,
 }
 
 impl Ingested {
@@ -48,6 +52,7 @@ impl Ingested {
             Ingested::HeldBack => "held_back",
             Ingested::NotWatched => "not_watched",
             Ingested::Malformed => "malformed",
+            Ingested::AccessRemoved => "access_removed",
         }
     }
 }

@@ -14,7 +14,12 @@ use fastwebsockets::upgrade::IncomingUpgrade;
 use serde_json::json;
 use shared_types::{ErrorBody, Slug};
 
-use crate::{state::AppState, tickets::TicketError, ws};
+use crate::{
+    hub::{SubscribeError, Viewer},
+    state::AppState,
+    tickets::TicketError,
+    ws,
+};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -46,8 +51,8 @@ fn refuse(status: StatusCode, detail: &str) -> Response {
 }
 
 /// `GET /ws/kitchen/{slug}/?ticket=…[&after=seq]`: 401 for a missing, bad or expired ticket,
-/// 403 for another restaurant's, 400 for a malformed `after` or a request that is not a
-/// WebSocket upgrade. The restaurant's binding is in place before the 101 goes out.
+/// 403 for another restaurant's (or one issued before its user's removal from the staff was
+/// heard here), 400 for a malformed `after` or a request that is not a WebSocket upgrade. The restaurant's binding is in place before the 101 goes out.
 async fn kitchen_socket(
     state: State<AppState>,
     slug: Result<Path<String>, axum::extract::rejection::PathRejection>,
@@ -133,9 +138,19 @@ async fn handshake(
             "This notifier holds as many sockets as it may; try again shortly or another instance.",
         );
     };
-    let subscription = match state.hub.subscribe(slug.clone(), after).await {
+    let viewer = Viewer {
+        user_id: claims.sub,
+        ticket_issued_at: claims.iat,
+    };
+    let subscription = match state.hub.subscribe(slug.clone(), after, viewer).await {
         Ok(subscription) => subscription,
-        Err(error) => {
+        Err(SubscribeError::AccessRemoved) => {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "You were removed from this restaurant's staff after this ticket was issued.",
+            );
+        }
+        Err(SubscribeError::Bind(error)) => {
             tracing::warn!(%slug, %error, "cannot subscribe");
             return refuse(
                 StatusCode::SERVICE_UNAVAILABLE,

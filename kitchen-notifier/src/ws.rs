@@ -3,10 +3,12 @@
 //! fastwebsockets' `read_frame` is not cancel-safe, so it never sits in a `select!`: a reader
 //! task owns the read half and leaves the frames it must answer (pong, close reply, 1009) in a
 //! small shared slot for the writer. The writer owns the write half and `select!`s over
-//! cancel-safe sources only: shutdown, those answers, one timer and the restaurant's feed.
+//! cancel-safe sources only: shutdown, the hub's request to close (a removed staff member),
+//! those answers, one timer and the restaurant's feed.
 //!
 //! Per-socket state is kept small because a notifier holds many idle sockets: no channel (its
-//! first block alone is 32 frames), one timer for both pings and the idle check.
+//! first block alone is 32 frames), one timer for pings, heartbeats, the idle check and the
+//! socket's maximum lifetime.
 
 use std::{
     sync::{
@@ -33,7 +35,7 @@ use crate::{
     batching::Batching,
     config::Tuning,
     feed::{Outbound, RESYNC_FRAME, Replay},
-    hub::Subscription,
+    hub::{CloseRequest, Subscription},
 };
 
 type Io = TokioIo<hyper::upgrade::Upgraded>;
@@ -50,6 +52,8 @@ pub mod close {
     pub const INVALID_DATA: u16 = 1007;
     pub const TOO_BIG: u16 = 1009;
     pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// The user was removed from the restaurant's staff (private range; see the hub).
+    pub const STAFF_ACCESS_REMOVED: u16 = crate::hub::STAFF_ACCESS_REMOVED;
 }
 
 /// What the reader shares with the writer: when the client was last heard from, and the
@@ -128,6 +132,10 @@ pub enum Ended {
     Idle,
     TooBig,
     WriteFailed,
+    /// Closed with 4403: the user is no longer staff of the restaurant.
+    AccessRemoved,
+    /// Closed with 1001 after `max_socket_lifetime`.
+    MaxLifetime,
 }
 
 impl Ended {
@@ -139,6 +147,8 @@ impl Ended {
             Ended::Idle => "idle",
             Ended::TooBig => "too_big",
             Ended::WriteFailed => "write_failed",
+            Ended::AccessRemoved => "access_removed",
+            Ended::MaxLifetime => "max_lifetime",
         }
     }
 }
@@ -285,13 +295,23 @@ async fn write_loop(
     let shutdown = shutdown.cancelled();
     tokio::pin!(shutdown);
     let heartbeats_sent = metrics::counter!("ws_heartbeats_sent_total");
-    // One timer for every duty (ping, idle check, heartbeat), set to the earliest one due. It
-    // is not reset per frame sent: when it fires early for a heartbeat that frames made
+    // Awaited once per connection, like the shutdown.
+    let close_requested = subscription.close_requested();
+    tokio::pin!(close_requested);
+    // One timer for every duty (ping, idle check, heartbeat, lifetime), set to the earliest one
+    // due. It is not reset per frame sent: when it fires early for a heartbeat that frames made
     // unnecessary, it is simply set again, so a busy socket costs no timer work per frame.
     let start = Instant::now();
     let mut last_frame = start;
     let mut next_ping = start + tuning.ping_interval;
-    let wake = tokio::time::sleep_until(next_wake(start, last_frame, next_ping, shared, tuning));
+    // `None` only for a lifetime too long to represent, which is as good as none.
+    let lifetime_ends = start.checked_add(tuning.max_socket_lifetime);
+    let duties = Duties {
+        shared,
+        tuning,
+        lifetime_ends,
+    };
+    let wake = tokio::time::sleep_until(duties.next_wake(start, last_frame, next_ping));
     tokio::pin!(wake);
     loop {
         tokio::select! {
@@ -299,6 +319,13 @@ async fn write_loop(
             _ = &mut shutdown => {
                 send(&mut out, Frame::close(close::GOING_AWAY, b"server shutting down"), timeout).await;
                 return Ended::Shutdown;
+            }
+            request = &mut close_requested => {
+                // Whatever else waits for this client is not its to see any more.
+                send(&mut out, Frame::close(request.code(), request.reason().as_bytes()), timeout).await;
+                return match request {
+                    CloseRequest::StaffAccessRemoved => Ended::AccessRemoved,
+                };
             }
             _ = shared.wake.notified() => {
                 let (pong, closing, reader_done) = {
@@ -323,6 +350,12 @@ async fn write_loop(
             }
             _ = &mut wake => {
                 let now = Instant::now();
+                if lifetime_ends.is_some_and(|end| now >= end) {
+                    // The client gets a new ticket (staff membership is checked again) and
+                    // reconnects with `after`.
+                    send(&mut out, Frame::close(close::GOING_AWAY, b"maximum socket lifetime reached"), timeout).await;
+                    return Ended::MaxLifetime;
+                }
                 if shared.silence() > tuning.idle_timeout {
                     send(&mut out, Frame::close(close::NORMAL, b"no answer to pings"), timeout).await;
                     return Ended::Idle;
@@ -342,7 +375,7 @@ async fn write_loop(
                     heartbeats_sent.increment(1);
                     last_frame = now;
                 }
-                wake.as_mut().reset(next_wake(now, last_frame, next_ping, shared, tuning));
+                wake.as_mut().reset(duties.next_wake(now, last_frame, next_ping));
             }
             message = subscription.receiver.recv() => {
                 // Whatever else is already queued for this client goes out in the same write.
@@ -405,22 +438,35 @@ async fn write_loop(
     }
 }
 
-/// When the writer must next wake: a ping, a heartbeat or the client's idle deadline,
-/// whichever comes first.
-fn next_wake(
-    now: Instant,
-    last_frame: Instant,
-    next_ping: Instant,
-    shared: &Shared,
-    tuning: &Tuning,
-) -> tokio::time::Instant {
-    // Just past the deadline, so the check then sees the client as silent for too long.
-    let idle_at =
-        now + tuning.idle_timeout.saturating_sub(shared.silence()) + Duration::from_millis(1);
-    let at = next_ping
-        .min(last_frame + tuning.heartbeat_interval)
-        .min(idle_at);
-    tokio::time::Instant::from_std(at)
+/// What the writer's one timer is for, besides pings and heartbeats.
+struct Duties<'a> {
+    shared: &'a Shared,
+    tuning: &'a Tuning,
+    lifetime_ends: Option<Instant>,
+}
+
+impl Duties<'_> {
+    /// When the writer must next wake: a ping, a heartbeat, the client's idle deadline or the
+    /// end of the socket's lifetime, whichever comes first.
+    fn next_wake(
+        &self,
+        now: Instant,
+        last_frame: Instant,
+        next_ping: Instant,
+    ) -> tokio::time::Instant {
+        let tuning = self.tuning;
+        // Just past the deadline, so the check then sees the client as silent for too long.
+        let idle_at = now
+            + tuning.idle_timeout.saturating_sub(self.shared.silence())
+            + Duration::from_millis(1);
+        let mut at = next_ping
+            .min(last_frame + tuning.heartbeat_interval)
+            .min(idle_at);
+        if let Some(end) = self.lifetime_ends {
+            at = at.min(end);
+        }
+        tokio::time::Instant::from_std(at)
+    }
 }
 
 /// `{"event":"heartbeat","seq":S,"at":"…"}`: tells a browser, which cannot see pings, that the

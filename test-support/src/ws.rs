@@ -99,7 +99,41 @@ impl Client {
             .expect("the server answers the close within 10 s");
     }
 
+    /// Reads until the server closes the socket, skipping heartbeats (they may come at any
+    /// time); returns the close code (`None` for a close without one, or a dropped
+    /// connection). Fails the test on any other text frame, or without a close within `limit`.
+    pub async fn close_code_within(&mut self, limit: Duration) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .expect("the server closes the socket in time");
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    let frame: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                    assert_eq!(frame["event"], "heartbeat", "unexpected frame: {text}");
+                }
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
     pub async fn send_text(&mut self, text: String) {
         self.stream.send(Message::Text(text.into())).await.unwrap();
+    }
+}
+
+/// Attempts a handshake that must be refused; returns its HTTP status.
+pub async fn refused(url: &str) -> u16 {
+    let attempt = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_tungstenite::connect_async(url),
+    );
+    match attempt.await.expect("handshake answered within 10 s") {
+        Ok(_) => panic!("handshake unexpectedly succeeded"),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(other) => panic!("unexpected handshake error: {other}"),
     }
 }

@@ -6,3 +6,4 @@ mod floor;
 mod flow;
 mod helpers;
 mod instances;
+mod revocation;

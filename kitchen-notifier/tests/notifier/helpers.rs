@@ -60,7 +60,19 @@ impl TicketKeys {
     /// A ticket for `slug` that expires `ttl_secs` from now (negative: already expired).
     pub fn ticket_with_ttl(&self, slug: &str, ttl_secs: i64) -> String {
         let now = chrono::Utc::now().timestamp();
-        let claims = json!({"sub": Uuid::new_v4(), "slug": slug, "aud": "kitchen-ws", "iat": now, "exp": now + ttl_secs});
+        self.ticket_issued(slug, Uuid::new_v4(), now, now + ttl_secs)
+    }
+
+    /// A ticket of `user` for `slug`, issued now.
+    pub fn ticket_of(&self, slug: &str, user: Uuid) -> String {
+        let now = chrono::Utc::now().timestamp();
+        self.ticket_issued(slug, user, now, now + 60)
+    }
+
+    /// A ticket of `user` for `slug` with the given `iat` and `exp` (Unix seconds).
+    pub fn ticket_issued(&self, slug: &str, user: Uuid, iat: i64, exp: i64) -> String {
+        let claims =
+            json!({"sub": user, "slug": slug, "aud": "kitchen-ws", "iat": iat, "exp": exp});
         encode(&Header::new(Algorithm::EdDSA), &claims, &self.encoding).unwrap()
     }
 
@@ -151,6 +163,15 @@ impl TestNotifier {
     pub async fn connect(&self, slug: &str) -> Client {
         self.connect_query(slug, &format!("?ticket={}", self.keys.ticket(slug)))
             .await
+    }
+
+    /// A client of `slug` with a ticket of `user`; panics if the handshake fails.
+    pub async fn connect_as(&self, slug: &str, user: Uuid) -> Client {
+        self.connect_query(
+            slug,
+            &format!("?ticket={}", self.keys.ticket_of(slug, user)),
+        )
+        .await
     }
 
     pub async fn connect_query(&self, slug: &str, query: &str) -> Client {
@@ -288,5 +309,16 @@ pub fn event_with_padding(slug: &str, seq: i64, status: &str, lines: usize) -> V
             "rush": false, "recalled_at": null, "status_changed_at": now, "ready_at": null,
             "completed_at": null
         }
+    })
+}
+
+/// A `staff.removed` as order-service publishes it: `user` is no longer staff of `slug`.
+pub fn staff_removed(slug: &str, user: Uuid) -> Value {
+    json!({
+        "event": "staff.removed",
+        "event_id": Uuid::new_v4(),
+        "restaurant": slug,
+        "user_id": user,
+        "occurred_at": chrono::Utc::now(),
     })
 }

@@ -10,5 +10,6 @@ mod handshake;
 mod heartbeat;
 mod helpers;
 mod protocol;
+mod revocation;
 mod sequencing;
 mod slow;

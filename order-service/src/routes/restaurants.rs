@@ -17,6 +17,7 @@ use crate::{
     extract::{Json, PathParam},
     state::AppState,
     storage::{self, restaurants::AddStaff},
+    telemetry,
 };
 
 #[derive(Deserialize, ToSchema)]
@@ -124,10 +125,12 @@ pub async fn add_staff(
     }
 }
 
+/// Removes a staff member. Their open kitchen sockets at this restaurant are closed with 4403
+/// (a `staff.removed` message, published through the outbox like an event).
 #[utoipa::path(delete, path = "/api/restaurants/{slug}/staff/{user_id}/", tag = "restaurants",
     params(("slug" = String, Path), ("user_id" = Uuid, Path)), security(("bearer" = [])),
     responses(
-        (status = 204, description = "Removed"),
+        (status = 204, description = "Removed; their kitchen sockets here are closed with 4403"),
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -138,7 +141,15 @@ pub async fn remove_staff(
     PathParam(path): PathParam<(String, Uuid)>,
 ) -> ApiResult<StatusCode> {
     let (_, user_id) = path;
-    if storage::restaurants::remove_staff(&state.db, access.restaurant_id, user_id).await? {
+    let removed = storage::restaurants::remove_staff(
+        &state.db,
+        access.restaurant_id,
+        &access.slug,
+        user_id,
+        &telemetry::current_trace_context(),
+    )
+    .await?;
+    if removed {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(

@@ -125,6 +125,20 @@ pub async fn prune(db: &PgPool, retention: Duration) -> Result<u64, sqlx::Error>
     }
 }
 
+/// Deletes staff messages published more than `retention` ago. Nothing reads them once they
+/// are out (they are kept a while only to be looked at), and unpublished ones stay.
+#[tracing::instrument(name = "db.events.prune_staff_outbox", skip_all)]
+pub async fn prune_staff_outbox(db: &PgPool, retention: Duration) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        "DELETE FROM staff_outbox
+         WHERE published_at IS NOT NULL AND published_at < now() - make_interval(secs => $1)",
+        retention.as_secs_f64()
+    )
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
 /// Kitchen writes' idempotency keys are kept this long (API.md: at least 24 hours; the hourly
 /// pruning keeps each one up to an hour more).
 pub const KITCHEN_KEY_RETENTION: Duration = Duration::from_secs(24 * 3600);
@@ -162,6 +176,11 @@ pub async fn run_pruner(db: PgPool, retention: Duration, stop: CancellationToken
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "pruned old events"),
             Err(error) => tracing::warn!(%error, "pruning events failed"),
+        }
+        match prune_staff_outbox(&db, retention).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "pruned old staff messages"),
+            Err(error) => tracing::warn!(%error, "pruning staff messages failed"),
         }
         match prune_kitchen_keys(&db, KITCHEN_KEY_RETENTION).await {
             Ok(0) => {}

@@ -1,13 +1,16 @@
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgPool, types::Json};
 use uuid::Uuid;
 
-use shared_types::Slug;
+use shared_types::{Slug, StaffEventKind, StaffRemoved};
 
-use super::is_unique_violation;
-use crate::domain::{
-    restaurants::RestaurantName,
-    roles::{Role, StaffRole},
+use super::{is_unique_violation, now_micros};
+use crate::{
+    domain::{
+        restaurants::RestaurantName,
+        roles::{Role, StaffRole},
+    },
+    telemetry::TraceContext,
 };
 
 #[derive(Debug, Clone)]
@@ -151,15 +154,40 @@ pub async fn add_staff(
     })
 }
 
-/// Removes a staff row; false when there was none.
+/// Removes a staff row and, in the same statement (so the same transaction), writes its
+/// `staff.removed` message to the staff outbox, which the relay publishes even if the broker
+/// is down right now; false when there was no such row (and nothing is written).
 #[tracing::instrument(name = "db.restaurants.remove_staff", skip_all)]
-pub async fn remove_staff(db: &PgPool, restaurant: Uuid, user: Uuid) -> Result<bool, sqlx::Error> {
-    let deleted = sqlx::query!(
-        "DELETE FROM staff WHERE restaurant_id = $1 AND user_id = $2",
+pub async fn remove_staff(
+    db: &PgPool,
+    restaurant: Uuid,
+    slug: &Slug,
+    user: Uuid,
+    trace_context: &TraceContext,
+) -> Result<bool, sqlx::Error> {
+    let message = StaffRemoved {
+        event: StaffEventKind::StaffRemoved,
+        event_id: Uuid::now_v7(),
+        restaurant: slug.clone(),
+        user_id: user,
+        occurred_at: now_micros(),
+    };
+    let written = sqlx::query_scalar!(
+        "WITH removed AS (
+            DELETE FROM staff WHERE restaurant_id = $1 AND user_id = $2 RETURNING user_id)
+         INSERT INTO staff_outbox (event_id, restaurant_id, routing_key, payload, trace_context,
+                                   occurred_at)
+         SELECT $3, $1, $4, $5, $6, $7 FROM removed
+         RETURNING event_id",
         restaurant,
-        user
+        user,
+        message.event_id,
+        message.routing_key(),
+        Json(&message) as _,
+        Json(trace_context) as _,
+        message.occurred_at,
     )
-    .execute(db)
+    .fetch_optional(db)
     .await?;
-    Ok(deleted.rows_affected() == 1)
+    Ok(written.is_some())
 }

@@ -1,6 +1,6 @@
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{kitchen, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn create_restaurant_and_list_it_with_roles() {
@@ -209,4 +209,69 @@ async fn staff_management_rules() {
     app.get(&format!("/api/kitchen/{slug}/orders/"), Some(&cook.access))
         .await
         .expect_error(403);
+}
+
+/// The staff outbox rows: (routing key, payload, published).
+async fn staff_messages(db: &sqlx::PgPool) -> Vec<(String, Value, bool)> {
+    sqlx::query_as(
+        "SELECT routing_key, payload, published_at IS NOT NULL FROM staff_outbox ORDER BY position",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn removing_staff_writes_a_staff_removed_message_and_no_event() {
+    // No broker: what the removal committed stays in the outbox to be looked at.
+    let app =
+        spawn_app_with(|config| config.amqp_url = "amqp://guest:guest@127.0.0.1:1/%2f".into())
+            .await;
+    let k = kitchen(&app, "luigis").await;
+    app.place_order(&k.slug, &k.menu).await;
+    let path = format!("/api/restaurants/{}/staff/{}/", k.slug, k.cook.id);
+    let before = app
+        .get(
+            &format!("/api/kitchen/{}/events/", k.slug),
+            Some(&k.owner.access),
+        )
+        .await
+        .expect(200);
+
+    let reply = app.delete(&path, Some(&k.owner.access)).await;
+    assert_eq!(reply.status.as_u16(), 204);
+    let messages = staff_messages(&app.db).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let (routing_key, payload, published) = &messages[0];
+    assert_eq!(routing_key, "staff.luigis.removed");
+    assert!(!published, "the broker is unreachable");
+    assert_eq!(payload["event"], "staff.removed");
+    assert_eq!(payload["restaurant"], "luigis");
+    assert_eq!(payload["user_id"], k.cook.id.to_string());
+    assert!(
+        payload["event_id"]
+            .as_str()
+            .unwrap()
+            .parse::<uuid::Uuid>()
+            .is_ok()
+    );
+    assert!(chrono::DateTime::parse_from_rfc3339(payload["occurred_at"].as_str().unwrap()).is_ok());
+    assert!(payload.get("seq").is_none(), "{payload}");
+
+    // The restaurant's sequence and event log did not move.
+    let after = app
+        .get(
+            &format!("/api/kitchen/{}/events/", k.slug),
+            Some(&k.owner.access),
+        )
+        .await
+        .expect(200);
+    assert_eq!(after, before);
+    assert_eq!(after["last_seq"], 1);
+
+    // A removal that removes nothing (404) writes nothing.
+    app.delete(&path, Some(&k.owner.access))
+        .await
+        .expect_error(404);
+    assert_eq!(staff_messages(&app.db).await.len(), 1);
 }
