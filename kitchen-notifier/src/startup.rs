@@ -22,7 +22,8 @@ impl Application {
         service_common::metrics::install();
         let listener = service_common::net::listen(config.listen_addr)
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
-        let broker = Broker::new(&config.amqp_url, &config.exchange, &config.queue_name());
+        let broker = Broker::new(&config.amqp_url, &config.exchange, &config.queue_name())
+            .map_err(|why| anyhow::anyhow!("AMQP_URL: {why}"))?;
         let hub = Hub::new(broker.clone(), config.tuning.clone());
         if config.fetches_ticket_key_in_the_clear() {
             tracing::warn!(

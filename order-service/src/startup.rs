@@ -56,7 +56,8 @@ impl Application {
             )?),
             login_limits: config.login_limits,
         };
-        let relay = RelaySettings::new(&config.amqp_url, &config.exchange);
+        let relay = RelaySettings::new(&config.amqp_url, &config.exchange)
+            .map_err(|why| anyhow::anyhow!("AMQP_URL: {why}"))?;
         Ok(Self {
             listener,
             state,
