@@ -139,7 +139,8 @@ impl BrokerNodes {
                 }
                 Err(error) => {
                     if self.uris.len() > 1 {
-                        tracing::warn!(%error, "broker node unreachable; trying the next");
+                        // The caller warns if no node answers.
+                        tracing::info!(%error, "broker node unreachable; trying the next");
                     }
                     last_error = Some(error);
                 }
