@@ -38,17 +38,20 @@ pub struct ScreenRecord {
     pub disconnects: Vec<Instant>,
     pub reconnects: usize,
     pub failed_connects: usize,
-    /// When each live frame arrived, with its seq.
+    /// When each event applied from a live frame arrived, with its seq.
     pub live_at: Vec<(Instant, i64)>,
+    /// When each event frame arrived, applied or not (the screen may have read it from the log
+    /// first): the link works again.
+    pub frames_at: Vec<Instant>,
 }
 
 impl ScreenRecord {
-    /// Time from `since` to the first event frame delivered live at or after it.
+    /// Time from `since` to the first event frame delivered at or after it.
     pub fn first_live_after(&self, since: Instant) -> Option<Duration> {
-        self.live_at
+        self.frames_at
             .iter()
-            .find(|(at, _)| *at >= since)
-            .map(|(at, _)| *at - since)
+            .find(|at| **at >= since)
+            .map(|at| *at - since)
     }
 }
 
@@ -206,6 +209,7 @@ impl State {
                 if let (Some(seq), Some(event_id)) =
                     (frame["seq"].as_i64(), frame["event_id"].as_str())
                 {
+                    self.record.frames_at.push(Instant::now());
                     self.on_event(seq, event_id, Source::Live).await;
                 }
             }
