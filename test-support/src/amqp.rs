@@ -81,7 +81,12 @@ impl ExchangeTap {
     /// exclusive, the queue goes with the tap's connection (when the tap is dropped, at the
     /// latest when the test process ends), so no test leaves one behind.
     pub async fn bind(exchange: &str, pattern: &str) -> Self {
-        let connection = Connection::connect(AMQP_URL, ConnectionProperties::default())
+        Self::bind_at(AMQP_URL, exchange, pattern).await
+    }
+
+    /// As [`ExchangeTap::bind`], on the broker at `amqp_url`.
+    pub async fn bind_at(amqp_url: &str, exchange: &str, pattern: &str) -> Self {
+        let connection = Connection::connect(amqp_url, ConnectionProperties::default())
             .await
             .expect("broker reachable");
         let channel = connection.create_channel().await.unwrap();
@@ -136,6 +141,14 @@ impl ExchangeTap {
             .expect("a message in time")
             .expect("consumer open")
             .expect("delivery")
+    }
+
+    /// The next message, or `None` after `limit` without one.
+    pub async fn try_next_within(&mut self, limit: Duration) -> Option<Delivery> {
+        let next = tokio::time::timeout(limit, self.consumer.next())
+            .await
+            .ok()?;
+        Some(next.expect("consumer open").expect("delivery"))
     }
 
     pub async fn next(&mut self) -> Delivery {
