@@ -22,6 +22,7 @@ use lapin::{
     },
     types::FieldTable,
 };
+use service_common::amqp::BrokerNodes;
 use shared_types::Slug;
 use tokio_util::sync::CancellationToken;
 
@@ -32,7 +33,8 @@ use crate::link::{BindError, BrokerLink, Ingested, LinkEvents};
 const STAFF_PREFIX: &str = "staff.";
 
 pub struct Broker {
-    amqp_url: String,
+    /// The broker's nodes; every connect and reconnect goes round them.
+    nodes: BrokerNodes,
     exchange: String,
     /// `kitchen-notifier.<instance>.<connection>`: a fresh name per connection, so a reconnect
     /// never waits for the broker to reap the previous connection's exclusive queue.
@@ -48,9 +50,10 @@ pub struct Broker {
 }
 
 impl Broker {
-    pub fn new(amqp_url: &str, exchange: &str, queue: &str) -> Arc<Self> {
-        Arc::new(Self {
-            amqp_url: amqp_url.to_owned(),
+    /// `amqp_url`: `AMQP_URL`, one URI or several comma-separated.
+    pub fn new(amqp_url: &str, exchange: &str, queue: &str) -> Result<Arc<Self>, String> {
+        Ok(Arc::new(Self {
+            nodes: BrokerNodes::parse(amqp_url)?,
             exchange: exchange.to_owned(),
             queue_prefix: queue.to_owned(),
             queue: Mutex::new(queue.to_owned()),
@@ -59,7 +62,7 @@ impl Broker {
             connected: AtomicBool::new(false),
             reconnects: AtomicU64::new(0),
             bindings: tokio::sync::Mutex::new(HashSet::new()),
-        })
+        }))
     }
 
     pub fn is_connected(&self) -> bool {
@@ -137,10 +140,12 @@ impl Broker {
     }
 
     async fn connect(&self) -> anyhow::Result<(Connection, Channel, Consumer)> {
-        let uri = service_common::amqp::uri(&self.amqp_url).map_err(anyhow::Error::msg)?;
         let properties = ConnectionProperties::default()
             .with_connection_name(self.connection_name.as_str().into());
-        let connection = Connection::connect_uri(uri, properties).await?;
+        // Each node once, each bounded; a lost node's successor is tried first, so the new
+        // queue (exclusive, so on the node connected to) lands on a live node.
+        let (connection, node) = self.nodes.connect(properties).await?;
+        tracing::info!(%node, "broker connection open");
         let channel = connection.create_channel().await?;
         let generation = self.reconnects.load(Ordering::Relaxed);
         let queue = format!("{}.{generation}", self.queue_prefix);

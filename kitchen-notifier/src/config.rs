@@ -1,7 +1,7 @@
 //! Configuration from environment variables only; a malformed value stops the process at
 //! start with one line naming the variable.
 
-use std::{fmt, net::SocketAddr, time::Duration};
+use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
 pub use service_common::env::{ConfigError, LogFormat};
 use service_common::env::{Env, error, redact_url};
@@ -13,8 +13,11 @@ pub struct Config {
     pub exchange: String,
     /// Where the ticket public key is fetched when `ticket_public_key_pem` is not set.
     pub order_service_url: String,
-    /// Ed25519 public key (SPKI PEM) that verifies kitchen tickets.
+    /// Ed25519 public keys (SPKI PEM, one or more blocks) that verify kitchen tickets; when
+    /// set, nothing is fetched and nothing replaces them.
     pub ticket_public_key_pem: Option<String>,
+    /// Certificates (PEM) trusted beside the system's for an `https://` `order_service_url`.
+    pub order_service_ca_file: Option<PathBuf>,
     /// Names this instance's queue, `kitchen-notifier.{instance_id}`.
     pub instance_id: String,
     pub log_format: LogFormat,
@@ -103,6 +106,7 @@ impl fmt::Debug for Config {
                 "ticket_public_key",
                 &self.ticket_public_key_pem.as_ref().map(|_| "<configured>"),
             )
+            .field("order_service_ca_file", &self.order_service_ca_file)
             .field("instance_id", &self.instance_id)
             .field("log_format", &self.log_format)
             .field("metrics_addr", &self.metrics_addr)
@@ -147,8 +151,21 @@ impl Config {
         }
         let ticket_public_key_pem = env.get("TICKET_PUBLIC_KEY");
         if let Some(pem) = &ticket_public_key_pem {
-            jsonwebtoken::DecodingKey::from_ed_pem(pem.as_bytes())
-                .map_err(|_| error("TICKET_PUBLIC_KEY", "expected an Ed25519 public key in PEM"))?;
+            crate::tickets::parse_configured_keys(pem).ok_or_else(|| {
+                error(
+                    "TICKET_PUBLIC_KEY",
+                    "expected one or more Ed25519 public keys in PEM",
+                )
+            })?;
+        }
+        let order_service_ca_file = env.get("ORDER_SERVICE_CA_FILE").map(PathBuf::from);
+        if let Some(path) = &order_service_ca_file
+            && !path.is_file()
+        {
+            return Err(error(
+                "ORDER_SERVICE_CA_FILE",
+                "expected the path of a PEM file of certificates",
+            ));
         }
         let instance_id = env.get("NOTIFIER_INSTANCE_ID").unwrap_or_else(|| {
             let id = uuid::Uuid::new_v4().simple().to_string();
@@ -200,6 +217,7 @@ impl Config {
             exchange: env.exchange()?,
             order_service_url,
             ticket_public_key_pem,
+            order_service_ca_file,
             instance_id,
             log_format: env.log_format()?,
             header_read_timeout: env.header_read_timeout()?,
@@ -210,6 +228,19 @@ impl Config {
                 ..Tuning::default()
             },
         })
+    }
+
+    /// True when the ticket key would be fetched in the clear from another machine: whoever
+    /// can answer that request can mint tickets (the README: production sets
+    /// `TICKET_PUBLIC_KEY` or uses https).
+    pub fn fetches_ticket_key_in_the_clear(&self) -> bool {
+        if self.ticket_public_key_pem.is_some() || !self.order_service_url.starts_with("http://") {
+            return false;
+        }
+        let host = reqwest::Url::parse(&self.order_service_url)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned));
+        !matches!(host.as_deref(), Some("localhost" | "127.0.0.1" | "[::1]"))
     }
 
     pub fn queue_name(&self) -> String {
@@ -238,6 +269,25 @@ mod tests {
         assert_eq!(config.exchange, "kitchen.events");
         assert_eq!(config.order_service_url, "http://127.0.0.1:8080");
         assert!(config.queue_name().starts_with("kitchen-notifier."));
+    }
+
+    #[test]
+    fn a_key_fetched_in_the_clear_from_another_host_is_flagged() {
+        let flagged = |vars: &[(&str, &str)]| from(vars).unwrap().fetches_ticket_key_in_the_clear();
+        assert!(!flagged(&[]), "loopback, as in development");
+        assert!(flagged(&[(
+            "ORDER_SERVICE_URL",
+            "http://order-service:8080"
+        )]));
+        assert!(!flagged(&[(
+            "ORDER_SERVICE_URL",
+            "https://order-service:8443"
+        )]));
+        let pem = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAxKOPXeH7UDCYFOo8L9ji3aEcEQKBkn6onKRzqS9nO2s=\n-----END PUBLIC KEY-----\n";
+        assert!(!flagged(&[
+            ("ORDER_SERVICE_URL", "http://order-service:8080"),
+            ("TICKET_PUBLIC_KEY", pem),
+        ]));
     }
 
     #[test]
@@ -282,6 +332,7 @@ mod tests {
             ("AMQP_URL", "nope"),
             ("ORDER_SERVICE_URL", "ftp:/x"),
             ("TICKET_PUBLIC_KEY", "garbage"),
+            ("ORDER_SERVICE_CA_FILE", "/no/such/file.pem"),
             ("NOTIFIER_INSTANCE_ID", "a b"),
             ("NOTIFIER_MAX_CONNECTIONS", "0"),
             ("HTTP_HEADER_TIMEOUT_SECS", "x"),

@@ -24,14 +24,24 @@ impl Application {
         service_common::metrics::install();
         let listener = service_common::net::listen(config.listen_addr)
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
-        let broker = Broker::new(&config.amqp_url, &config.exchange, &config.queue_name());
+        let broker = Broker::new(&config.amqp_url, &config.exchange, &config.queue_name())
+            .map_err(|why| anyhow::anyhow!("AMQP_URL: {why}"))?;
         let hub = Hub::new(broker.clone(), config.tuning.clone());
+        if config.fetches_ticket_key_in_the_clear() {
+            tracing::warn!(
+                order_service_url = %config.order_service_url,
+                "the ticket key is fetched over plain http from another host: whoever can answer \
+                 that request can mint tickets; set TICKET_PUBLIC_KEY or use an https \
+                 ORDER_SERVICE_URL"
+            );
+        }
         let tickets = TicketVerifier::new(
             config.ticket_public_key_pem.as_deref(),
             &config.order_service_url,
+            config.order_service_ca_file.as_deref(),
             config.tuning.ticket_key_refetch_interval,
         )
-        .context("invalid TICKET_PUBLIC_KEY")?;
+        .context("cannot set up ticket verification (TICKET_PUBLIC_KEY, ORDER_SERVICE_CA_FILE)")?;
         let metrics_listener = config
             .metrics_addr
             .map(|addr| {

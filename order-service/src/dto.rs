@@ -181,6 +181,8 @@ pub struct TicketKey {
     pub algorithm: String,
     /// Ed25519 public key, SPKI PEM.
     pub public_key: String,
+    /// The key's RFC 7638 thumbprint; tickets signed with it carry it as their header's `kid`.
+    pub kid: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

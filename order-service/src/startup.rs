@@ -76,7 +76,8 @@ impl Application {
                     .with_context(|| format!("cannot listen on METRICS_ADDR {addr}"))
             })
             .transpose()?;
-        let relay = RelaySettings::new(&config.amqp_url, &config.exchange);
+        let relay = RelaySettings::new(&config.amqp_url, &config.exchange)
+            .map_err(|why| anyhow::anyhow!("AMQP_URL: {why}"))?;
         Ok(Self {
             listener,
             metrics_listener,

@@ -67,14 +67,15 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
     }
 
-    /// `AMQP_URL`, checked to parse as an AMQP URI.
+    /// `AMQP_URL`: one AMQP URI, or several comma-separated (a cluster's nodes), each checked.
     pub fn amqp_url(&self) -> Result<String, ConfigError> {
         let url = self.string("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f");
-        let scheme_ok = url.starts_with("amqp://") || url.starts_with("amqps://");
-        if !scheme_ok || crate::amqp::uri(&url).is_err() {
+        if let Err(why) = crate::amqp::parse_list(&url) {
             return Err(error(
                 "AMQP_URL",
-                "expected amqp://user:password@host:port/vhost",
+                format!(
+                    "expected amqp://user:password@host:port/vhost, or several comma-separated: {why}"
+                ),
             ));
         }
         Ok(url)
@@ -119,6 +120,10 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 
 /// `scheme://user:secret@host/…` → `scheme://user:***@host/…`, for logs.
 pub fn redact_url(url: &str) -> String {
+    if url.contains(',') && url.split(',').all(|part| part.contains("://")) {
+        // A list of URIs (AMQP_URL for a cluster): each on its own.
+        return url.split(',').map(redact_url).collect::<Vec<_>>().join(",");
+    }
     let Some((scheme, rest)) = url.split_once("://") else {
         return "<unparseable url>".into();
     };
@@ -146,6 +151,21 @@ mod tests {
             "postgres://postgres:***@h/db"
         );
         assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
+        assert_eq!(
+            redact_url("amqp://u:p1@h1:5681/%2f,amqp://u:p2@h2:5682/%2f"),
+            "amqp://u:***@h1:5681/%2f,amqp://u:***@h2:5682/%2f"
+        );
+    }
+
+    #[test]
+    fn a_malformed_amqp_list_names_the_variable_on_one_line() {
+        let env = Env(|name: &str| {
+            (name == "AMQP_URL").then(|| "amqp://u:secret@h1:5672,h2:5672/%2f".to_owned())
+        });
+        let error = env.amqp_url().unwrap_err();
+        assert_eq!(error.variable, "AMQP_URL");
+        assert!(!error.to_string().contains('\n'));
+        assert!(!error.to_string().contains("secret"), "{error}");
     }
 
     #[test]

@@ -13,3 +13,4 @@ mod protocol;
 mod revocation;
 mod sequencing;
 mod slow;
+mod ticket_key;

@@ -6,7 +6,10 @@ use ed25519_dalek::{
     SigningKey,
     pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, spki::der::pem::LineEnding},
 };
-use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, encode,
+    jwk::{Jwk, ThumbprintHash},
+};
 use shared_types::{Slug, TICKET_AUDIENCE, TICKET_TTL_SECS, TicketClaims};
 use uuid::Uuid;
 
@@ -15,6 +18,10 @@ use super::tokens::unix_now;
 pub struct TicketSigner {
     encoding: EncodingKey,
     public_key_pem: String,
+    /// The key's RFC 7638 thumbprint, written into every ticket's header and published beside
+    /// the key, so a notifier can tell a new key from a forgery and keep the previous key while
+    /// its tickets live.
+    kid: String,
     generated: bool,
 }
 
@@ -50,9 +57,14 @@ impl TicketSigner {
             .map_err(|_| InvalidTicketKey)?;
         let encoding =
             EncodingKey::from_ed_pem(private_pem.as_bytes()).map_err(|_| InvalidTicketKey)?;
+        let kid = DecodingKey::from_ed_pem(public_key_pem.as_bytes())
+            .and_then(|public| Jwk::from_decoding_key(&public, Some(Algorithm::EdDSA)))
+            .and_then(|jwk| jwk.thumbprint(ThumbprintHash::SHA256))
+            .map_err(|_| InvalidTicketKey)?;
         Ok(Self {
             encoding,
             public_key_pem,
+            kid,
             generated,
         })
     }
@@ -65,6 +77,10 @@ impl TicketSigner {
         &self.public_key_pem
     }
 
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
     pub fn issue(&self, user: Uuid, slug: &Slug) -> anyhow::Result<String> {
         let now = unix_now();
         let claims = TicketClaims {
@@ -74,17 +90,17 @@ impl TicketSigner {
             iat: now,
             exp: now + TICKET_TTL_SECS,
         };
-        Ok(encode(
-            &Header::new(Algorithm::EdDSA),
-            &claims,
-            &self.encoding,
-        )?)
+        let header = Header {
+            kid: Some(self.kid.clone()),
+            ..Header::new(Algorithm::EdDSA)
+        };
+        Ok(encode(&header, &claims, &self.encoding)?)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use jsonwebtoken::{DecodingKey, Validation, decode};
+    use jsonwebtoken::{Validation, decode};
 
     use super::*;
 
@@ -104,7 +120,13 @@ mod tests {
         assert_eq!(claims.slug, "luigis");
         assert_eq!(claims.exp - claims.iat, 60);
 
+        assert_eq!(
+            jsonwebtoken::decode_header(&ticket).unwrap().kid.as_deref(),
+            Some(signer.kid())
+        );
+
         let other = TicketSigner::generate().unwrap();
+        assert_ne!(other.kid(), signer.kid(), "each key has its own id");
         let other_key = DecodingKey::from_ed_pem(other.public_key_pem().as_bytes()).unwrap();
         assert!(decode::<TicketClaims>(&ticket, &other_key, &validation).is_err());
     }
@@ -115,6 +137,10 @@ mod tests {
         let pem = signing.to_pkcs8_pem(LineEnding::LF).unwrap();
         let signer = TicketSigner::from_pem(&pem).unwrap();
         assert!(!signer.is_generated());
+        // The id is the key's thumbprint: the same key always gets the same id (43 base64url
+        // characters of SHA-256), whichever instance loads it.
+        assert_eq!(TicketSigner::from_pem(&pem).unwrap().kid(), signer.kid());
+        assert_eq!(signer.kid().len(), 43);
         assert!(TicketSigner::from_pem("not a key").is_err());
     }
 }

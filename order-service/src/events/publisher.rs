@@ -7,6 +7,7 @@ use lapin::{
     options::{BasicPublishOptions, ConfirmSelectOptions},
     types::FieldTable,
 };
+use service_common::amqp::BrokerNodes;
 
 pub struct Publisher {
     connection: Connection,
@@ -31,15 +32,20 @@ pub enum PublishError {
     ConfirmTimeout(Duration),
     #[error("the broker refused (nacked) a message")]
     Nacked,
-    #[error("invalid AMQP_URL: {0}")]
-    InvalidUrl(String),
+    #[error("cannot connect: {0}")]
+    Connect(#[from] service_common::amqp::ConnectError),
 }
 
 impl Publisher {
-    pub async fn connect(url: &str, exchange: &str, name: &str) -> Result<Self, PublishError> {
-        let uri = service_common::amqp::uri(url).map_err(PublishError::InvalidUrl)?;
+    /// Connects to the first of `nodes` that answers (each tried once, each bounded).
+    pub async fn connect(
+        nodes: &BrokerNodes,
+        exchange: &str,
+        name: &str,
+    ) -> Result<Self, PublishError> {
         let properties = ConnectionProperties::default().with_connection_name(name.into());
-        let connection = Connection::connect_uri(uri, properties).await?;
+        let (connection, node) = nodes.connect(properties).await?;
+        tracing::debug!(%node, "outbox relay connected");
         let channel = connection.create_channel().await?;
         channel
             .confirm_select(ConfirmSelectOptions::default())

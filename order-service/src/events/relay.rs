@@ -10,7 +10,7 @@
 //! crash or a broker outage at any point leaves them to be published again (consumers drop
 //! duplicates by `event_id` or the order's `version`).
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use sqlx::{Connection, PgConnection, PgPool, postgres::PgListener, types::Json};
 use tokio::time::Instant;
@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use lapin::types::{AMQPValue, FieldTable};
-use service_common::{backoff::backoff, telemetry};
+use service_common::{amqp::BrokerNodes, backoff::backoff, telemetry};
 
 use super::publisher::{Outgoing, Publisher};
 use crate::telemetry::TraceContext;
@@ -47,7 +47,8 @@ async fn bounded<T>(
 
 #[derive(Debug, Clone)]
 pub struct RelaySettings {
-    pub amqp_url: String,
+    /// The broker's nodes; connects and reconnects go round them.
+    pub nodes: Arc<BrokerNodes>,
     pub exchange: String,
     /// Shown as the connection name in the RabbitMQ management UI.
     pub connection_name: String,
@@ -60,16 +61,17 @@ pub struct RelaySettings {
 }
 
 impl RelaySettings {
-    pub fn new(amqp_url: &str, exchange: &str) -> Self {
-        Self {
-            amqp_url: amqp_url.to_owned(),
+    /// `amqp_url`: `AMQP_URL`, one URI or several comma-separated.
+    pub fn new(amqp_url: &str, exchange: &str) -> Result<Self, String> {
+        Ok(Self {
+            nodes: Arc::new(BrokerNodes::parse(amqp_url)?),
             exchange: exchange.to_owned(),
             connection_name: format!("order-service relay {}", std::process::id()),
             batch_size: 500,
             poll_interval: Duration::from_secs(5),
             standby_interval: Duration::from_secs(2),
             confirm_timeout: Duration::from_secs(10),
-        }
+        })
     }
 }
 
@@ -161,7 +163,7 @@ async fn publish_while_leader(
         }
         if publisher.is_none() && Instant::now() >= next_connect {
             match Publisher::connect(
-                &settings.amqp_url,
+                &settings.nodes,
                 &settings.exchange,
                 &settings.connection_name,
             )

@@ -463,5 +463,6 @@ pub async fn ticket_key(State(state): State<AppState>) -> axum::Json<TicketKey> 
     axum::Json(TicketKey {
         algorithm: "EdDSA".into(),
         public_key: state.tickets.public_key_pem().to_owned(),
+        kid: state.tickets.kid().to_owned(),
     })
 }

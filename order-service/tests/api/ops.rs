@@ -133,3 +133,32 @@ fn the_binary_refuses_a_bad_configuration_with_exit_2_and_names_the_variable() {
         "no secret in the message: {stderr}"
     );
 }
+
+#[tokio::test]
+async fn the_relay_publishes_through_a_list_of_nodes_one_of_which_never_answers() {
+    // AMQP_URL lists a node that accepts the connection and never speaks: whichever node the
+    // relay starts at, a connect to it gives up after its timeout and the next one is used.
+    let silent = TcpProxy::start("127.0.0.1:5672".parse().unwrap())
+        .await
+        .unwrap();
+    silent.pause();
+    let list = format!(
+        "amqp://guest:guest@127.0.0.1:{}/%2f?connection_timeout=300,amqp://guest:guest@127.0.0.1:5672/%2f",
+        silent.port()
+    );
+    let app = spawn_app_with(|config| config.amqp_url = list).await;
+    let k = kitchen(&app, "luigis").await;
+    let mut tap = test_support::amqp::ExchangeTap::bind(&app.config.exchange, "orders.#").await;
+    app.place_order(&k.slug, &k.menu).await;
+    let event: serde_json::Value = serde_json::from_slice(&tap.next().await.data).unwrap();
+    assert_eq!(event["seq"], 1);
+}
+
+#[tokio::test]
+async fn a_malformed_amqp_list_stops_the_start_with_a_line_naming_the_variable() {
+    let error = order_service::config::Config::from_lookup(|name| {
+        (name == "AMQP_URL").then(|| "amqp://h1:5672,h2:5672/%2f".to_owned())
+    })
+    .unwrap_err();
+    assert_eq!(error.variable, "AMQP_URL");
+}
