@@ -8,13 +8,17 @@ use shared_types::{ErrorBody, Order, Slug};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use tokio::time::Instant;
+
 use crate::{
+    auth::throttle::ClientAddress,
     domain::{
         fields::FieldErrors,
         orders::{
             self, IdempotencyKey, Language, ModifierIds, Quantity, RawInput, SpecialRequests,
             TableIdentifier, ValidatedConfirm, ValidatedLine,
         },
+        rate_limit,
     },
     dto::PublicMenu,
     error::{ApiError, ApiResult},
@@ -135,17 +139,26 @@ pub async fn menu(
     responses(
         (status = 201, description = "Confirmed", body = Order),
         (status = 200, description = "A replay of the same request with the same key: the first order", body = Order),
-        (status = 400, body = ErrorBody),
+        (status = 400, description = "An invalid field, or the order is too large (over `ORDER_MAX_BYTES` as JSON; `errors.items` says so)", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "The key was used with a different request", body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 503, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 429, description = "Too many confirms from this client address, or at this restaurant, within a minute; `Retry-After` says in how many seconds to try again",
+         body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds until a confirm would pass"))),
+        (status = 503, body = ErrorBody),
     ))]
 pub async fn confirm(
     State(state): State<AppState>,
+    client: ClientAddress,
     PathSlug(slug): PathSlug,
     headers: HeaderMap,
     Json(body): Json<ConfirmRequest>,
 ) -> ApiResult<Response> {
+    // Before any database work, so a flood from one address costs a lock and a map lookup.
+    state
+        .confirm_limits
+        .check_address(client.network(), Instant::now())
+        .map_err(|wait| too_many("address", wait))?;
     let key = match headers
         .get("idempotency-key")
         .map(|value| IdempotencyKey::parse(value.as_bytes()))
@@ -189,23 +202,45 @@ pub async fn confirm(
     let context = storage::menu::order_context(&state.db, &slug, &request)
         .await?
         .ok_or_else(|| ApiError::not_found("Restaurant"))?;
+    // Replays above are not new orders and do not count here: this bounds what a restaurant's
+    // screens are sent.
+    state
+        .confirm_limits
+        .check_restaurant(context.restaurant_id, Instant::now())
+        .map_err(|wait| too_many("restaurant", wait))?;
     let priced = orders::price(&request, &context.menu)?;
-    let outcome = storage::orders::confirm(
-        &state.db,
-        storage::orders::NewOrder {
-            restaurant_id: context.restaurant_id,
-            slug: &slug,
-            request: &request,
-            priced: &priced,
-            line_ids: &context.line_ids,
-            idempotency: keyed.as_ref().map(|(key, request)| (key, request)),
-            trace_context: &telemetry::current_trace_context(),
-        },
-    )
-    .await?;
+    let trace_context = telemetry::current_trace_context();
+    let new = storage::orders::NewOrder {
+        restaurant_id: context.restaurant_id,
+        slug: &slug,
+        request: &request,
+        priced: &priced,
+        line_ids: &context.line_ids,
+        idempotency: keyed.as_ref().map(|(key, request)| (key, request)),
+        trace_context: &trace_context,
+    };
+    let event = storage::orders::confirmed_event(&new);
+    orders::check_order_size(&event.order, state.caps.order_max_bytes)?;
+    let outcome = storage::orders::confirm(&state.db, new, event).await?;
     match outcome {
         Confirmed::Created(order) => Ok((StatusCode::CREATED, axum::Json(order)).into_response()),
         existing => replay(&state, existing).await,
+    }
+}
+
+/// 429 for a confirm over its address's (`scope` "address") or restaurant's rate.
+fn too_many(scope: &'static str, wait: std::time::Duration) -> ApiError {
+    metrics::counter!("confirm_rate_limited_total", "scope" => scope).increment(1);
+    let seconds = rate_limit::retry_after_secs(wait);
+    let detail = match scope {
+        "address" => format!("Too many orders from this address; try again in {seconds} seconds."),
+        _ => format!(
+            "This restaurant is taking too many orders right now; try again in {seconds} seconds."
+        ),
+    };
+    ApiError::TooManyRequests {
+        detail,
+        retry_after_secs: seconds,
     }
 }
 

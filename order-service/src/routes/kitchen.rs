@@ -392,7 +392,9 @@ pub async fn active_orders(
 pub struct EventsQuery {
     /// Events with `seq` above this (default 0).
     after: Option<i64>,
-    /// At most this many (default 500, 1..=1000).
+    /// At most this many (default 500, 1..=1000). A page also stops before its events pass
+    /// `EVENTS_PAGE_MAX_BYTES` (4 MiB; at least one event is always sent): read on from its
+    /// last `seq` while that is below `last_seq`.
     limit: Option<i64>,
 }
 
@@ -423,7 +425,8 @@ pub async fn events(
             format!("must be between 1 and {EVENTS_MAX_LIMIT}"),
         ));
     }
-    match storage::events::page(&state.db, access.restaurant_id, after, limit).await? {
+    let max_bytes = i64::try_from(state.caps.events_page_max_bytes).unwrap_or(i64::MAX);
+    match storage::events::page(&state.db, access.restaurant_id, after, limit, max_bytes).await? {
         Page::Events { events, last_seq } => Ok(axum::Json(EventPage { events, last_seq })),
         Page::Gone { oldest_kept } => Err(ApiError::Gone(match oldest_kept {
             Some(oldest) => format!(

@@ -16,7 +16,10 @@ use crate::{
     error::{ApiError, ApiResult},
     extract::{Json, PathParam},
     state::AppState,
-    storage::{self, restaurants::AddStaff},
+    storage::{
+        self,
+        restaurants::{AddStaff, NotCreated},
+    },
     telemetry,
 };
 
@@ -33,6 +36,7 @@ pub struct NewRestaurant {
         (status = 201, body = RestaurantDto),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "The caller owns `MAX_RESTAURANTS_PER_OWNER` restaurants already", body = ErrorBody),
         (status = 409, description = "Slug taken", body = ErrorBody),
     ))]
 pub async fn create(
@@ -44,9 +48,17 @@ pub async fn create(
     let name = errors.take("name", RestaurantName::parse(&body.name));
     let slug = errors.take("slug", new_restaurant_slug(&body.slug));
     let (name, slug) = errors.or(name.zip(slug))?;
-    let restaurant = storage::restaurants::insert(&state.db, &name, &slug, user.user_id)
+    let max = state.caps.max_restaurants_per_owner;
+    let restaurant = storage::restaurants::insert(&state.db, &name, &slug, user.user_id, max)
         .await?
-        .ok_or_else(|| ApiError::conflict("A restaurant with this slug already exists."))?;
+        .map_err(|refused| match refused {
+            NotCreated::SlugTaken => {
+                ApiError::conflict("A restaurant with this slug already exists.")
+            }
+            NotCreated::OwnerAtLimit => ApiError::Forbidden(format!(
+                "You own {max} restaurants, the most one account may create."
+            )),
+        })?;
     Ok((
         StatusCode::CREATED,
         axum::Json(RestaurantDto {
