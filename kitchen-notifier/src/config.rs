@@ -62,7 +62,7 @@ pub struct Tuning {
     pub max_socket_lifetime: Duration,
 }
 
-/// About 200 MiB of sockets at ~10 KiB each, and within a common file-descriptor limit
+/// About 100 MiB of idle sockets at ~5 KiB each, and within a common file-descriptor limit
 /// (`ulimit -n` 20,000 on the build machine); raise both together.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 20_000;
 
