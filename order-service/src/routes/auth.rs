@@ -22,11 +22,15 @@ use crate::{
 
 #[derive(Deserialize, ToSchema)]
 pub struct Register {
+    #[schema(format = "email", max_length = 254)]
     email: String,
-    /// At least 8 characters, not all digits.
-    #[schema(value_type = String)]
+    /// 8..=1024 characters, not all digits.
+    #[schema(value_type = String, min_length = 8, max_length = 1024, pattern = "[^0-9]")]
     password: SecretString,
+    /// At most 150 characters.
+    #[schema(max_length = 150, pattern = "^[^\\u0000]*$")]
     first_name: String,
+    #[schema(max_length = 150, pattern = "^[^\\u0000]*$")]
     last_name: String,
 }
 

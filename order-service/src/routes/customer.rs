@@ -28,22 +28,40 @@ use crate::{
 /// idempotency key and a replay compared with it.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct ConfirmRequest {
+    /// 1..=100 lines, each of this restaurant's active menu.
+    #[schema(min_items = 1, max_items = 100)]
     pub items: Vec<ConfirmLine>,
+    /// What the customer said or typed, at most 2000 characters.
+    #[schema(max_length = 2000, pattern = "^[^\\u0000]*$")]
     pub raw_input: String,
+    /// At most 50 characters; `null` or absent: none.
     #[serde(default)]
+    #[schema(max_length = 50, pattern = "^[^\\u0000]*$")]
     pub table_identifier: Option<String>,
+    /// Not blank, at most 35 characters; `null` or absent: `en`.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 35,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub language: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct ConfirmLine {
     pub menu_item_id: i64,
+    /// One of that item's own variants.
     pub variant_id: i64,
+    #[schema(minimum = 1, maximum = 99)]
     pub quantity: i64,
+    /// At most 20 of that item's own modifiers, none twice.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub modifier_ids: Option<Vec<i64>>,
+    /// At most 500 characters; empty is none.
     #[serde(default)]
+    #[schema(max_length = 500, pattern = "^[^\\u0000]*$")]
     pub special_requests: Option<String>,
 }
 
@@ -138,6 +156,7 @@ pub async fn menu(
         (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "The key was used with a different request", body = ErrorBody),
+        (status = 429, description = "Too many orders from this client or at this restaurant; `Retry-After` says when to try again", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 503, body = ErrorBody),
     ))]
 pub async fn confirm(

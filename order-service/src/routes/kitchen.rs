@@ -29,19 +29,25 @@ use crate::{
 /// `PATCH /api/kitchen/orders/{order_id}/` (documentation of the body; it is parsed into an
 /// `OrderPatch`).
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 #[allow(dead_code)]
 pub struct OrderPatchBody {
-    /// `confirmed`, `preparing`, `ready`, `completed` or `cancelled`.
-    status: Option<String>,
+    /// The status to move to (only the moves of the status machine are allowed).
+    #[schema(required = false)]
+    status: shared_types::OrderStatus,
     /// A rush ticket (not on a completed or cancelled order).
-    rush: Option<bool>,
+    #[schema(required = false)]
+    rush: bool,
 }
 
 /// `PATCH /api/kitchen/orders/{order_id}/items/`.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct LinesBody {
     /// Lines of this order (1..=100 ids).
+    #[schema(min_items = 1, max_items = 100)]
     line_ids: Vec<i64>,
     /// Crossed off (`true`) or restored (`false`).
     done: bool,
@@ -351,6 +357,7 @@ fn if_match_version(headers: &HeaderMap) -> ApiResult<Option<i32>> {
 pub struct KitchenListQuery {
     /// Only the orders with at least one line at this station (an id of the restaurant's
     /// stations); `all_day` then counts that station's lines only.
+    #[param(value_type = Option<i64>)]
     station: Option<String>,
 }
 
@@ -391,8 +398,10 @@ pub async fn active_orders(
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Events with `seq` above this (default 0).
+    #[param(minimum = 0)]
     after: Option<i64>,
-    /// At most this many (default 500, 1..=1000).
+    /// At most this many (default 500).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 

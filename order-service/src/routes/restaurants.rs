@@ -22,8 +22,16 @@ use crate::{
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewRestaurant {
+    /// Not blank, at most 200 characters; stored trimmed.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     name: String,
-    /// `^[a-z0-9]+(-[a-z0-9]+)*$`, at most 100 characters.
+    /// Lowercase words of letters and digits joined by single hyphens, at most 100
+    /// characters; `orders` is reserved.
+    #[schema(max_length = 100, pattern = "^(?!orders$)[a-z0-9]+(-[a-z0-9]+)*$")]
     slug: String,
 }
 
@@ -83,9 +91,19 @@ pub async fn list(
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewStaff {
+    /// A registered user's email.
     email: String,
-    /// `manager` or `kitchen`.
+    #[schema(value_type = StaffRoleName)]
     role: String,
+}
+
+/// A role a staff member can be given (documentation of `role`, parsed into a `StaffRole`).
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum StaffRoleName {
+    Manager,
+    Kitchen,
 }
 
 #[utoipa::path(post, path = "/api/restaurants/{slug}/staff/", tag = "restaurants", request_body = NewStaff,
