@@ -12,6 +12,7 @@ use crate::{
     domain::{
         accounts::{Email, Password, PersonName},
         fields::FieldErrors,
+        text,
     },
     dto::{Registered, TokenPair, UserDto},
     error::{ApiError, ApiResult},
@@ -87,6 +88,7 @@ pub async fn register(
 
 #[derive(Deserialize, ToSchema)]
 pub struct Login {
+    #[schema(pattern = "^[^\\u0000]*$")]
     email: String,
     #[schema(value_type = String)]
     password: SecretString,
@@ -106,7 +108,9 @@ pub async fn login(
     client: ClientAddress,
     Json(body): Json<Login>,
 ) -> ApiResult<axum::Json<TokenPair>> {
-    let email = body.email.trim();
+    let mut errors = FieldErrors::default();
+    let email = errors.take("email", text::storable(body.email.trim()));
+    let email = errors.or(email)?;
     // Before any Argon2 work: a limited attempt costs one read.
     let attempt = throttle::begin(&state.db, &state.login_limits, email, &client).await?;
     let credentials = storage::users::find_credentials(&state.db, email).await?;

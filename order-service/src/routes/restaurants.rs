@@ -11,6 +11,7 @@ use crate::{
         fields::FieldErrors,
         restaurants::{RestaurantName, new_restaurant_slug},
         roles::{Managers, StaffRole},
+        text,
     },
     dto::{MembershipDto, RestaurantDto, StaffDto},
     error::{ApiError, ApiResult},
@@ -92,6 +93,7 @@ pub async fn list(
 #[derive(Deserialize, ToSchema)]
 pub struct NewStaff {
     /// A registered user's email.
+    #[schema(pattern = "^[^\\u0000]*$")]
     email: String,
     #[schema(value_type = StaffRoleName)]
     role: String,
@@ -121,11 +123,14 @@ pub async fn add_staff(
     access: Access<Managers>,
     Json(body): Json<NewStaff>,
 ) -> ApiResult<(StatusCode, axum::Json<StaffDto>)> {
-    let role = StaffRole::parse(&body.role)
-        .ok_or_else(|| ApiError::field("role", "must be 'manager' or 'kitchen'"))?;
-    match storage::restaurants::add_staff(&state.db, access.restaurant_id, body.email.trim(), role)
-        .await?
-    {
+    let mut errors = FieldErrors::default();
+    let email = errors.take("email", text::storable(body.email.trim()));
+    let role = StaffRole::parse(&body.role);
+    if role.is_none() {
+        errors.add("role", "must be 'manager' or 'kitchen'");
+    }
+    let (email, role) = errors.or(email.zip(role))?;
+    match storage::restaurants::add_staff(&state.db, access.restaurant_id, email, role).await? {
         AddStaff::Added { user_id, email } => Ok((
             StatusCode::CREATED,
             axum::Json(StaffDto {

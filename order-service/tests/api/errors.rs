@@ -128,10 +128,22 @@ async fn a_nul_in_any_text_field_is_a_400_on_that_field() {
             "last_name",
         ),
         (
+            "/api/auth/login/".into(),
+            None,
+            json!({"email": nul, "password": "pizza4ever"}),
+            "email",
+        ),
+        (
             "/api/restaurants/".into(),
             owner,
             json!({"name": nul, "slug": "nul"}),
             "name",
+        ),
+        (
+            format!("{restaurant}/staff/"),
+            owner,
+            json!({"email": nul, "role": "kitchen"}),
+            "email",
         ),
         (
             format!("{restaurant}/menu/categories/"),
