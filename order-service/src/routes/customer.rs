@@ -186,6 +186,17 @@ pub async fn confirm(
         )),
         None => None,
     };
+    // The body's own bounds first: they never change, so a retry of an order that was taken
+    // passes them too, and an invalid body (a NUL, which not even the stored copy of the
+    // request could hold) never reaches the database.
+    let request = match ValidatedConfirm::try_from(body) {
+        Ok(request) => request,
+        Err(invalid) => {
+            // An unknown restaurant is a 404 whatever the body.
+            restaurant_id(&state, &slug).await?;
+            return Err(invalid.into());
+        }
+    };
     if let Some((key, request)) = &keyed {
         // A retry must get the first order even if the menu changed since: look the key up
         // before validating against the menu. (The write checks again, for concurrent requests.)
@@ -196,14 +207,6 @@ pub async fn confirm(
             return replay(&state, existing).await;
         }
     }
-    let request = match ValidatedConfirm::try_from(body) {
-        Ok(request) => request,
-        Err(invalid) => {
-            // An unknown restaurant is a 404 whatever the body.
-            restaurant_id(&state, &slug).await?;
-            return Err(invalid.into());
-        }
-    };
     // The restaurant, its menu entries for these items and the lines' ids: one round trip.
     let context = storage::menu::order_context(&state.db, &slug, &request)
         .await?

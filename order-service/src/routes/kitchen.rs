@@ -156,6 +156,13 @@ async fn kitchen_write(
         .get("idempotency-key")
         .map(|value| IdempotencyKey::parse(value.as_bytes()))
         .transpose()?;
+    // A body with a NUL anywhere is never a valid write, and the copy of the request kept
+    // with a key could not hold it (PostgreSQL's jsonb refuses `\u0000`): refused as it is.
+    if let Err(errors) = &write
+        && holds_nul(&body)
+    {
+        return Err(errors.clone().into());
+    }
     let operation = match &write {
         Ok(write) => write.operation(),
         Err(_) => "invalid",
@@ -223,6 +230,18 @@ async fn kitchen_write(
         // A concurrent request with this key answered first: its answer is the answer.
         Some(stored) => replay(stored),
         None => Ok((status, axum::Json(answer)).into_response()),
+    }
+}
+
+/// Whether any string or key of `value` contains a NUL character.
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(fields) => fields
+            .iter()
+            .any(|(key, value)| key.contains('\0') || holds_nul(value)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
 }
 

@@ -284,3 +284,57 @@ async fn a_nul_in_any_text_field_is_a_400_on_that_field() {
         2
     );
 }
+
+/// With an `Idempotency-Key` the request is kept as jsonb, which cannot hold a NUL either: a
+/// NUL anywhere in such a body is still a 400, and the key stays unused.
+#[tokio::test]
+async fn a_nul_in_a_keyed_request_is_a_400_too() {
+    let app = spawn_app().await;
+    let k = kitchen(&app, "luigis").await;
+    let confirm = app.url(&format!("/api/order/{}/confirm/", k.slug));
+    let mut body = ApiClient::pizza_order(&k.menu);
+    body["table_identifier"] = json!("5\u{0}");
+    let reply = app
+        .send(
+            app.client
+                .post(&confirm)
+                .header("Idempotency-Key", "nul-1")
+                .json(&body),
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 400, "{}", reply.body);
+    assert!(reply.body["errors"]["table_identifier"].is_array());
+
+    let order = app.place_order(&k.slug, &k.menu).await;
+    let patch = app.url(&format!(
+        "/api/kitchen/orders/{}/",
+        order["id"].as_str().unwrap()
+    ));
+    for body in [
+        json!({"status": "ready\u{0}"}),
+        json!({"rush": true, "\u{0}": 1}),
+    ] {
+        let reply = app
+            .send(
+                app.client
+                    .patch(&patch)
+                    .bearer_auth(&k.cook.access)
+                    .header("Idempotency-Key", "nul-2")
+                    .json(&body),
+            )
+            .await;
+        assert_eq!(reply.status.as_u16(), 400, "{body}: {}", reply.body);
+    }
+    // The key is still free: a valid request with it is applied.
+    let reply = app
+        .send(
+            app.client
+                .patch(&patch)
+                .bearer_auth(&k.cook.access)
+                .header("Idempotency-Key", "nul-2")
+                .json(&json!({"rush": true})),
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+    assert_eq!(reply.body["rush"], true);
+}
