@@ -166,7 +166,6 @@ const LINKS: &[(&str, &str, &[Link])] = &[
         "201",
         &[
             ("Menu", "menu", &[("slug", "$response.body#/slug")]),
-            ("AddStaff", "add_staff", &[("slug", "$response.body#/slug")]),
             (
                 "CreateCategory",
                 "create_category",
@@ -215,11 +214,6 @@ const LINKS: &[(&str, &str, &[Link])] = &[
                 "UpdateVariant",
                 "update_variant",
                 &[("variant_id", "$response.body#/variants/0/id")],
-            ),
-            (
-                "UpdateModifier",
-                "update_modifier",
-                &[("modifier_id", "$response.body#/modifiers/0/id")],
             ),
         ],
     ),
