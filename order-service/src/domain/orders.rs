@@ -42,7 +42,7 @@ impl Quantity {
     }
 }
 
-/// The order's language: not blank, at most 35 characters.
+/// The order's language: not blank, at most 35 characters, no NUL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Language(String);
 
@@ -54,6 +54,7 @@ impl Language {
                 text.chars().count() <= LANGUAGE_MAX,
                 format!("must be at most {LANGUAGE_MAX} characters"),
             )
+            .check(!text.contains('\0'), super::text::NUL)
             .verdict(|| Language(text))
     }
 

@@ -32,22 +32,40 @@ use crate::{
 /// idempotency key and a replay compared with it.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct ConfirmRequest {
+    /// 1..=100 lines, each of this restaurant's active menu.
+    #[schema(min_items = 1, max_items = 100)]
     pub items: Vec<ConfirmLine>,
+    /// What the customer said or typed, at most 2000 characters.
+    #[schema(max_length = 2000, pattern = "^[^\\u0000]*$")]
     pub raw_input: String,
+    /// At most 50 characters; `null` or absent: none.
     #[serde(default)]
+    #[schema(max_length = 50, pattern = "^[^\\u0000]*$")]
     pub table_identifier: Option<String>,
+    /// Not blank, at most 35 characters; `null` or absent: `en`.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 35,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub language: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct ConfirmLine {
     pub menu_item_id: i64,
+    /// One of that item's own variants.
     pub variant_id: i64,
+    #[schema(minimum = 1, maximum = 99)]
     pub quantity: i64,
+    /// At most 20 of that item's own modifiers, none twice.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub modifier_ids: Option<Vec<i64>>,
+    /// At most 500 characters; empty is none.
     #[serde(default)]
+    #[schema(max_length = 500, pattern = "^[^\\u0000]*$")]
     pub special_requests: Option<String>,
 }
 
@@ -180,6 +198,17 @@ pub async fn confirm(
         )),
         None => None,
     };
+    // The body's own bounds first: they never change, so a retry of an order that was taken
+    // passes them too, and an invalid body (a NUL, which not even the stored copy of the
+    // request could hold) never reaches the database.
+    let request = match ValidatedConfirm::try_from(body) {
+        Ok(request) => request,
+        Err(invalid) => {
+            // An unknown restaurant is a 404 whatever the body.
+            restaurant_id(&state, &slug).await?;
+            return Err(invalid.into());
+        }
+    };
     if let Some((key, request)) = &keyed {
         // A retry must get the first order even if the menu changed since: look the key up
         // before validating against the menu. (The write checks again, for concurrent requests.)
@@ -190,14 +219,6 @@ pub async fn confirm(
             return replay(&state, existing).await;
         }
     }
-    let request = match ValidatedConfirm::try_from(body) {
-        Ok(request) => request,
-        Err(invalid) => {
-            // An unknown restaurant is a 404 whatever the body.
-            restaurant_id(&state, &slug).await?;
-            return Err(invalid.into());
-        }
-    };
     // The restaurant, its menu entries for these items and the lines' ids: one round trip.
     let context = storage::menu::order_context(&state.db, &slug, &request)
         .await?
