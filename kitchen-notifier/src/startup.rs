@@ -42,13 +42,7 @@ impl Application {
             config.tuning.ticket_key_refetch_interval,
         )
         .context("cannot set up ticket verification (TICKET_PUBLIC_KEY, ORDER_SERVICE_CA_FILE)")?;
-        let metrics_listener = config
-            .metrics_addr
-            .map(|addr| {
-                service_common::net::listen(addr)
-                    .with_context(|| format!("cannot listen on METRICS_ADDR {addr}"))
-            })
-            .transpose()?;
+        let metrics_listener = service_common::net::listen_metrics(config.metrics_addr)?;
         Ok(Self {
             listener,
             metrics_listener,

@@ -69,13 +69,7 @@ impl Application {
             },
             metrics_on_main_listener: config.metrics_addr.is_none(),
         };
-        let metrics_listener = config
-            .metrics_addr
-            .map(|addr| {
-                service_common::net::listen(addr)
-                    .with_context(|| format!("cannot listen on METRICS_ADDR {addr}"))
-            })
-            .transpose()?;
+        let metrics_listener = service_common::net::listen_metrics(config.metrics_addr)?;
         let relay = RelaySettings::new(&config.amqp_url, &config.exchange)
             .map_err(|why| anyhow::anyhow!("AMQP_URL: {why}"))?;
         Ok(Self {

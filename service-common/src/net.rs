@@ -25,6 +25,14 @@ pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(BACKLOG)
 }
 
+/// The listener of `METRICS_ADDR`, when set: both services serve `/metrics` on it alone.
+pub fn listen_metrics(addr: Option<SocketAddr>) -> anyhow::Result<Option<TcpListener>> {
+    addr.map(|addr| {
+        listen(addr).map_err(|e| anyhow::anyhow!("cannot listen on METRICS_ADDR {addr}: {e}"))
+    })
+    .transpose()
+}
+
 /// How long a client may take to send a request's headers, and to start its next request on a
 /// kept-alive connection, before the connection is closed: a client that drips bytes (or sits
 /// on an idle connection) cannot hold a file descriptor for ever.

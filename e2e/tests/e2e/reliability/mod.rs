@@ -244,6 +244,24 @@ fn assert_all_delivered_live(measured: &Measured) {
 
 /// Waits until the load has produced `events` events on every screen: the fault strikes a
 /// system that is busy.
+/// Two screens of the cook on `notifier_port`, orders placed and moved by two workers, and the
+/// first events seen by both: the set-up of most faults below.
+async fn two_screens_under_load(
+    api: &ApiClient,
+    k: &Kitchen,
+    notifier_port: u16,
+) -> (Vec<Screen>, Load) {
+    let ticket = api.ws_ticket(&k.cook, &k.slug).await;
+    let mut screens = Vec::new();
+    for _ in 0..2 {
+        let targets = vec![ws_base(notifier_port)];
+        screens.push(Screen::open(api, &k.cook.access, &k.slug, &ticket, targets).await);
+    }
+    let load = Load::start(api, k, ApiClient::pizza_order(&k.menu), 2);
+    warm_up(&mut screens, 10).await;
+    (screens, load)
+}
+
 async fn warm_up(screens: &mut [Screen], events: i64) {
     for screen in screens {
         screen.wait_for_seq(events, Duration::from_secs(20)).await;
@@ -267,22 +285,7 @@ async fn postgres_restarted_under_load() {
     let k = api.kitchen("luigis").await;
     let notifier = system.notifier(api).await;
     let published = Published::tap(test_support::amqp::AMQP_URL, &system.exchange, &k.slug).await;
-    let ticket = api.ws_ticket(&k.cook, &k.slug).await;
-    let mut screens = Vec::new();
-    for _ in 0..2 {
-        screens.push(
-            Screen::open(
-                api,
-                &k.cook.access,
-                &k.slug,
-                &ticket,
-                vec![ws_base(notifier.port)],
-            )
-            .await,
-        );
-    }
-    let load = Load::start(api, &k, ApiClient::pizza_order(&k.menu), 2);
-    warm_up(&mut screens, 10).await;
+    let (screens, load) = two_screens_under_load(api, &k, notifier.port).await;
 
     // "Restarted": every connection dropped, new ones refused while it is down.
     postgres.cut();
@@ -335,22 +338,7 @@ async fn rabbitmq_restarted_under_load() {
     let api = &service.api;
     let k = api.kitchen("luigis").await;
     let published = Published::tap(test_support::amqp::AMQP_URL, &system.exchange, &k.slug).await;
-    let ticket = api.ws_ticket(&k.cook, &k.slug).await;
-    let mut screens = Vec::new();
-    for _ in 0..2 {
-        screens.push(
-            Screen::open(
-                api,
-                &k.cook.access,
-                &k.slug,
-                &ticket,
-                vec![ws_base(notifier.port)],
-            )
-            .await,
-        );
-    }
-    let load = Load::start(api, &k, ApiClient::pizza_order(&k.menu), 2);
-    warm_up(&mut screens, 10).await;
+    let (screens, load) = two_screens_under_load(api, &k, notifier.port).await;
 
     broker.cut();
     tokio::time::sleep(OUTAGE).await;
@@ -405,22 +393,7 @@ async fn rabbitmq_closes_the_services_connections_under_load() {
     let api = &service.api;
     let k = api.kitchen("luigis").await;
     let published = Published::tap(test_support::amqp::AMQP_URL, &system.exchange, &k.slug).await;
-    let ticket = api.ws_ticket(&k.cook, &k.slug).await;
-    let mut screens = Vec::new();
-    for _ in 0..2 {
-        screens.push(
-            Screen::open(
-                api,
-                &k.cook.access,
-                &k.slug,
-                &ticket,
-                vec![ws_base(notifier.port)],
-            )
-            .await,
-        );
-    }
-    let load = Load::start(api, &k, ApiClient::pizza_order(&k.menu), 2);
-    warm_up(&mut screens, 10).await;
+    let (screens, load) = two_screens_under_load(api, &k, notifier.port).await;
 
     // Real connection.close frames from the broker, to the relay and to the notifier.
     let ports = broker.upstream_ports();
@@ -607,22 +580,7 @@ async fn the_active_relay_killed_mid_batch_under_load() {
     let k = api.kitchen("luigis").await;
     let notifier = system.notifier(api).await;
     let published = Published::tap(test_support::amqp::AMQP_URL, &system.exchange, &k.slug).await;
-    let ticket = api.ws_ticket(&k.cook, &k.slug).await;
-    let mut screens = Vec::new();
-    for _ in 0..2 {
-        screens.push(
-            Screen::open(
-                api,
-                &k.cook.access,
-                &k.slug,
-                &ticket,
-                vec![ws_base(notifier.port)],
-            )
-            .await,
-        );
-    }
-    let load = Load::start(api, &k, ApiClient::pizza_order(&k.menu), 2);
-    warm_up(&mut screens, 10).await;
+    let (screens, load) = two_screens_under_load(api, &k, notifier.port).await;
 
     // Catch the leader between publishing a batch and marking it published: hold its
     // publishes, then hold its database link, then let the publishes through. Its UPDATE
@@ -787,22 +745,7 @@ async fn the_brokers_disk_full_under_load_then_freed() {
     let api = &service.api;
     let k = api.kitchen("luigis").await;
     let published = Published::tap(&url, &system.exchange, &k.slug).await;
-    let ticket = api.ws_ticket(&k.cook, &k.slug).await;
-    let mut screens = Vec::new();
-    for _ in 0..2 {
-        screens.push(
-            Screen::open(
-                api,
-                &k.cook.access,
-                &k.slug,
-                &ticket,
-                vec![ws_base(notifier.port)],
-            )
-            .await,
-        );
-    }
-    let load = Load::start(api, &k, ApiClient::pizza_order(&k.menu), 2);
-    warm_up(&mut screens, 10).await;
+    let (screens, load) = two_screens_under_load(api, &k, notifier.port).await;
 
     // A free-space limit above the disk's free space: the disk alarm, publishers blocked.
     let node = std::sync::Arc::new(node);
