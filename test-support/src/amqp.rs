@@ -81,7 +81,12 @@ impl ExchangeTap {
     /// exclusive, the queue goes with the tap's connection (when the tap is dropped, at the
     /// latest when the test process ends), so no test leaves one behind.
     pub async fn bind(exchange: &str, pattern: &str) -> Self {
-        let connection = Connection::connect(AMQP_URL, ConnectionProperties::default())
+        Self::bind_at(AMQP_URL, exchange, pattern).await
+    }
+
+    /// As [`ExchangeTap::bind`], on the broker at `url` (a node of a test cluster).
+    pub async fn bind_at(url: &str, exchange: &str, pattern: &str) -> Self {
+        let connection = Connection::connect(url, ConnectionProperties::default())
             .await
             .expect("broker reachable");
         let channel = connection.create_channel().await.unwrap();
@@ -136,6 +141,14 @@ impl ExchangeTap {
             .expect("a message in time")
             .expect("consumer open")
             .expect("delivery")
+    }
+
+    /// The next message, or `None` after `limit` without one or once the tap's link is gone.
+    pub async fn try_next_within(&mut self, limit: Duration) -> Option<Delivery> {
+        tokio::time::timeout(limit, self.consumer.next())
+            .await
+            .ok()??
+            .ok()
     }
 
     pub async fn next(&mut self) -> Delivery {

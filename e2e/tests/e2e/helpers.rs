@@ -85,6 +85,16 @@ impl System {
         order_service_url: &str,
         tune: impl FnOnce(&mut Tuning),
     ) -> Notifier {
+        self.notifier_configured(order_service_url, |config| tune(&mut config.tuning))
+            .await
+    }
+
+    /// A kitchen-notifier whose whole configuration `adjust` may change (e.g. `amqp_url`).
+    pub async fn notifier_configured(
+        &self,
+        order_service_url: &str,
+        adjust: impl FnOnce(&mut kitchen_notifier::config::Config),
+    ) -> Notifier {
         let mut config = kitchen_notifier::config::Config::from_lookup(|_| None).unwrap();
         config.listen_addr = "127.0.0.1:0".parse().unwrap();
         config.exchange = self.exchange.name.clone();
@@ -93,7 +103,7 @@ impl System {
             unbind_grace: Duration::from_millis(500),
             ..Tuning::default()
         };
-        tune(&mut config.tuning);
+        adjust(&mut config);
         let app = kitchen_notifier::startup::Application::build(config)
             .await
             .expect("notifier starts");
