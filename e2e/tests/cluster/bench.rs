@@ -66,9 +66,13 @@ async fn drain_rate(cluster: &Cluster, target: &str, events: i64) -> f64 {
 
     sqlx::query(
         "INSERT INTO order_events (event_id, restaurant_id, seq, order_id, routing_key, payload, occurred_at)
-         SELECT gen_random_uuid(), restaurant_id, seq + n, order_id, routing_key,
-                jsonb_set(payload, '{seq}', to_jsonb(seq + n)), now()
-         FROM order_events, generate_series(1, $1) AS n WHERE seq = 1",
+         SELECT copy.id, restaurant_id, seq + copy.n, order_id, routing_key,
+                jsonb_set(jsonb_set(payload, '{seq}', to_jsonb(seq + copy.n)),
+                          '{event_id}', to_jsonb(copy.id::text)),
+                now()
+         FROM order_events,
+              (SELECT gen_random_uuid() AS id, n FROM generate_series(1, $1) AS n) AS copy
+         WHERE seq = 1",
     )
     .bind(events)
     .execute(scene.db())

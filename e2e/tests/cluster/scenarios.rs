@@ -191,35 +191,45 @@ struct Load {
 /// A queue on a node that stays up, counting what the relay published: how many messages,
 /// how many distinct event ids.
 pub struct Tap {
-    stop: watch::Sender<bool>,
+    expect: watch::Sender<Option<usize>>,
     task: JoinHandle<(usize, usize)>,
 }
 
 impl Tap {
     pub async fn start(url: &str, exchange: &str) -> Tap {
         let mut tap = ExchangeTap::bind_at(url, exchange, "orders.#").await;
-        let (stop, stopped) = watch::channel(false);
+        let (expect, expected) = watch::channel(None);
         let task = tokio::spawn(async move {
             let mut ids = HashSet::new();
             let mut messages = 0;
-            while !*stopped.borrow() {
-                if let Some(delivery) = tap.try_next_within(Duration::from_millis(200)).await {
-                    messages += 1;
-                    let body: serde_json::Value =
-                        serde_json::from_slice(&delivery.data).expect("a JSON event");
-                    ids.insert(body["event_id"].as_str().unwrap_or_default().to_owned());
+            // Until the expected count is in; a tap silent for 5 s once it is known has all
+            // it will get.
+            loop {
+                let known = *expected.borrow();
+                if known.is_some_and(|count| ids.len() >= count) {
+                    break;
+                }
+                let wait = if known.is_some() { 5_000 } else { 200 };
+                match tap.try_next_within(Duration::from_millis(wait)).await {
+                    Some(delivery) => {
+                        messages += 1;
+                        let body: serde_json::Value =
+                            serde_json::from_slice(&delivery.data).expect("a JSON event");
+                        ids.insert(body["event_id"].as_str().unwrap_or_default().to_owned());
+                    }
+                    None if known.is_some() => break,
+                    None => {}
                 }
             }
             (messages, ids.len())
         });
-        Tap { stop, task }
+        Tap { expect, task }
     }
 
-    /// (messages, distinct event ids), once every one of `committed` events arrived.
+    /// (messages, distinct event ids), once every one of `committed` events arrived; fails
+    /// the test if some never did.
     pub async fn finish(self, committed: i64) -> (usize, usize) {
-        // The outbox is drained by now, so the rest is in flight to the tap: a moment.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let _ = self.stop.send(true);
+        let _ = self.expect.send(Some(committed as usize));
         let (messages, distinct) = self.task.await.expect("the tap ran");
         assert_eq!(
             distinct as i64, committed,
