@@ -88,9 +88,11 @@ impl Cluster {
     pub async fn start() -> Cluster {
         let (slot, lock) = take_slot();
         let ports = Ports::of_slot(slot);
-        let folder = std::env::temp_dir().join(format!(
-            "kitchen-rmq-cluster-{slot}-{}",
-            uuid::Uuid::new_v4().simple()
+        // Named with TEST_RESOURCE_TAG (see `cleanup`), so CI can tell its own nodes by their
+        // command lines, which carry this folder.
+        let folder = std::env::temp_dir().join(crate::cleanup::unique_name(
+            &format!("kitchen-rmq-cluster-{slot}"),
+            '-',
         ));
         let mut cluster = Cluster {
             folder,

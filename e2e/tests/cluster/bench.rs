@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use test_support::{amqp::AMQP_URL, cluster::Cluster};
 
-use crate::scenarios::{RELAY_CONNECTION, Scene, Tap, unpublished};
+use crate::scenarios::{RELAY_CONNECTION, Scene, Tap, insert_backlog, unpublished};
 
 fn env_number(name: &str) -> Option<i64> {
     std::env::var(name).ok()?.parse().ok()
@@ -64,20 +64,7 @@ async fn drain_rate(cluster: &Cluster, target: &str, events: i64) -> f64 {
         .await;
     scene.await_published(1).await;
 
-    sqlx::query(
-        "INSERT INTO order_events (event_id, restaurant_id, seq, order_id, routing_key, payload, occurred_at)
-         SELECT copy.id, restaurant_id, seq + copy.n, order_id, routing_key,
-                jsonb_set(jsonb_set(payload, '{seq}', to_jsonb(seq + copy.n)),
-                          '{event_id}', to_jsonb(copy.id::text)),
-                now()
-         FROM order_events,
-              (SELECT gen_random_uuid() AS id, n FROM generate_series(1, $1) AS n) AS copy
-         WHERE seq = 1",
-    )
-    .bind(events)
-    .execute(scene.db())
-    .await
-    .expect("the backlog is inserted");
+    insert_backlog(scene.db(), events).await;
     let committed_at = Instant::now();
     // Polling is the measurement here: there is no event for "the last row was marked".
     let deadline = committed_at + Duration::from_secs(40);

@@ -40,6 +40,9 @@ const TESTS: &[(&str, TestFn)] = &[
     ("relay_node_killed_while_orders_are_confirmed", |c| {
         Box::pin(scenarios::relay_node_killed_while_orders_are_confirmed(c))
     }),
+    ("relay_node_killed_while_draining_a_backlog", |c| {
+        Box::pin(scenarios::relay_node_killed_while_draining_a_backlog(c))
+    }),
     ("notifier_node_killed_while_clients_watch", |c| {
         Box::pin(scenarios::notifier_node_killed_while_clients_watch(c))
     }),

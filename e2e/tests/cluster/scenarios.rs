@@ -141,10 +141,19 @@ impl Scene {
     /// Stops the load, waits until the outbox is empty and every screen has every event, and
     /// checks what each screen holds against the event log.
     async fn finish(&self, load: Load, watching: Watching) -> (i64, Vec<Seen>) {
+        self.finish_with(load, 0, watching).await
+    }
+
+    /// As [`Scene::finish`], where `inserted` events were committed besides the load's.
+    async fn finish_with(&self, load: Load, inserted: i64, watching: Watching) -> (i64, Vec<Seen>) {
         let _ = load.stop.send(true);
         let confirmed: i64 = load.task.await.expect("the load ran");
         let committed = last_seq(self.db()).await;
-        assert_eq!(committed, confirmed, "one event per confirmed order");
+        assert_eq!(
+            committed,
+            confirmed + inserted,
+            "one event per confirmed order"
+        );
         wait_until("the outbox to drain", Duration::from_secs(20), || async {
             unpublished(self.db()).await == 0
         })
@@ -186,6 +195,16 @@ struct Watching {
 struct Load {
     stop: watch::Sender<bool>,
     task: JoinHandle<i64>,
+}
+
+impl Load {
+    /// No load: `confirmed` orders were placed by the test itself.
+    fn placed(confirmed: i64) -> Load {
+        Load {
+            stop: watch::channel(false).0,
+            task: tokio::spawn(async move { confirmed }),
+        }
+    }
 }
 
 /// A queue on a node that stays up, counting what the relay published: how many messages,
@@ -274,6 +293,35 @@ async fn published_above(db: &PgPool, seq: i64) -> bool {
     .fetch_one(db)
     .await
     .expect("the event log is readable")
+}
+
+async fn last_published_seq(db: &PgPool) -> i64 {
+    scalar(
+        db,
+        "SELECT coalesce(max(seq), 0) FROM order_events WHERE published_at IS NOT NULL",
+    )
+    .await
+}
+
+/// Commits `count` events at once: copies of the restaurant's first event (the load's first
+/// order), each with its own id and the next `seq`s. Nothing else is allowed to commit events
+/// meanwhile, or their `seq`s would collide.
+pub async fn insert_backlog(db: &PgPool, count: i64) {
+    sqlx::query(
+        "INSERT INTO order_events (event_id, restaurant_id, seq, order_id, routing_key, payload, occurred_at)
+         SELECT copy.id, e.restaurant_id, last.seq + copy.n, e.order_id, e.routing_key,
+                jsonb_set(jsonb_set(e.payload, '{seq}', to_jsonb(last.seq + copy.n)),
+                          '{event_id}', to_jsonb(copy.id::text)),
+                now()
+         FROM order_events AS e,
+              (SELECT max(seq) AS seq FROM order_events) AS last,
+              (SELECT gen_random_uuid() AS id, n FROM generate_series(1, $1) AS n) AS copy
+         WHERE e.seq = 1",
+    )
+    .bind(count)
+    .execute(db)
+    .await
+    .expect("the backlog is inserted");
 }
 
 async fn event_ids(db: &PgPool) -> Vec<(i64, String)> {
@@ -512,6 +560,63 @@ pub async fn two_of_three_nodes_down_and_back(cluster: &Cluster) {
                 .collect::<Vec<_>>(),
             restart_at.duration_since(fault_at).as_secs_f64(),
             healed_in.as_secs_f64()
+        ),
+    );
+}
+
+pub async fn relay_node_killed_while_draining_a_backlog(cluster: &Cluster) {
+    const BACKLOG: i64 = 5_000;
+    let mut scene = Scene::start(cluster.uris()).await;
+    let relay = cluster
+        .await_connection(RELAY_CONNECTION, Duration::from_secs(20))
+        .await;
+    let survivors = others(&[relay]);
+    scene.start_notifier(cluster.uris_of(&survivors)).await;
+    let tap = Tap::start(&cluster.uri(survivors[0]), &scene.system.exchange).await;
+    let watching = scene.watch(SCREENS).await;
+    scene
+        .service
+        .api
+        .place_order(&scene.kitchen.slug, &scene.kitchen.menu)
+        .await;
+    scene.await_published(1).await;
+
+    // Batches of 500 go out pipelined: the kill lands with confirms in flight.
+    insert_backlog(scene.db(), BACKLOG).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while published(scene.db()).await < 300 {
+        assert!(
+            Instant::now() < deadline,
+            "the relay started on the backlog"
+        );
+        // Polling is the point here: the kill must land mid-drain, not at an event.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let fault_at = Instant::now();
+    cluster.kill(relay).await;
+    let published_at_fault = last_published_seq(scene.db()).await;
+    assert!(
+        published_at_fault < BACKLOG,
+        "the kill came before the backlog was drained"
+    );
+    let now_on = cluster
+        .await_connection(RELAY_CONNECTION, Duration::from_secs(30))
+        .await;
+    assert_ne!(now_on, relay, "the relay moved to a surviving node");
+
+    let (committed, seen) = scene.finish_with(Load::placed(1), BACKLOG, watching).await;
+    let tapped = tap.finish(committed).await;
+    report(
+        "relay_node_killed_while_draining_a_backlog",
+        committed,
+        &seen,
+        Some(tapped),
+        fault_at,
+        published_at_fault,
+        &format!(
+            "{published_at_fault} of {committed} published at the kill; relay on {} then {}",
+            cluster.node_name(relay),
+            cluster.node_name(now_on)
         ),
     );
 }

@@ -104,17 +104,17 @@ impl Screen {
             {
                 return self.seen;
             }
+            // Behind a known target and the socket quiet: what is missing is in the log.
+            let behind = until.borrow().is_some_and(|last| self.seen.last() < last);
+            let quiet = if behind {
+                Duration::from_secs(2)
+            } else {
+                Duration::from_secs(15)
+            };
             let message = tokio::select! {
                 message = socket.stream.next() => message,
-                // The target was set: catch up from the log if the socket has gone quiet.
-                _ = until.changed() => {
-                    let behind = until.borrow().is_some_and(|last| self.seen.last() < last);
-                    if behind {
-                        self.catch_up().await;
-                    }
-                    continue;
-                }
-                _ = tokio::time::sleep(Duration::from_secs(15)) => {
+                _ = until.changed() => continue,
+                _ = tokio::time::sleep(quiet) => {
                     self.catch_up().await;
                     continue;
                 }
