@@ -360,11 +360,13 @@ fn report(
         .iter()
         .map(|screen| {
             format!(
-                "{}/{committed} (socket {}, log {}, duplicates dropped {}, resyncs {}, reopened {})",
+                "{}/{committed} (socket {}, log {}, duplicates dropped {}, overlap dropped {}, \
+                 resyncs {}, reopened {})",
                 screen.applied.len(),
                 screen.via(Via::Socket),
                 screen.via(Via::EventLog),
                 screen.duplicates,
+                screen.overlap,
                 screen.resyncs,
                 screen.reopened,
             )

@@ -29,8 +29,10 @@ pub enum Via {
 pub struct Seen {
     /// `seq` → (event id, how it came, when).
     pub applied: BTreeMap<i64, (String, Via, Instant)>,
-    /// Frames of an event already applied, dropped.
+    /// Frames of an event that had already come over the socket, dropped.
     pub duplicates: usize,
+    /// Frames of an event already read from the log (after a gap or `resync`), dropped.
+    pub overlap: usize,
     pub resyncs: usize,
     /// Times the socket closed and the screen opened a new one.
     pub reopened: usize,
@@ -150,8 +152,11 @@ impl Screen {
             Some(_) => {
                 let seq = frame["seq"].as_i64().expect("an event frame has a seq");
                 let event_id = frame["event_id"].as_str().expect("and an event_id");
-                if self.seen.applied.contains_key(&seq) {
-                    self.seen.duplicates += 1;
+                if let Some((_, via, _)) = self.seen.applied.get(&seq) {
+                    match via {
+                        Via::Socket => self.seen.duplicates += 1,
+                        Via::EventLog => self.seen.overlap += 1,
+                    }
                     return;
                 }
                 if seq > self.seen.last() + 1 {
