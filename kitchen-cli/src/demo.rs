@@ -212,18 +212,20 @@ pub async fn seed(api: &str, notifier: &str) -> anyhow::Result<()> {
     } else {
         format!(" --order-service {api}")
     };
-    println!("Or watch the kitchen feed in a terminal:");
     println!(
-        "  cargo run --release -p kitchen-cli -- tail {DEMO_SLUG} --email {COOK_EMAIL} --password {DEMO_PASSWORD} --notifier ws://{notifier}{at}"
+        "Or watch the kitchen feed in a terminal (these ask for the password, or read KITCHEN_PASSWORD):"
+    );
+    println!(
+        "  cargo run --release -p kitchen-cli -- tail {DEMO_SLUG} --email {COOK_EMAIL} --notifier ws://{notifier}{at}"
     );
     println!("Place an order (a third terminal):");
     println!("  cargo run --release -p kitchen-cli -- order {DEMO_SLUG}{at}");
     println!("The stations, and routing a category (ids in the menu) to another station:");
     println!(
-        "  cargo run --release -p kitchen-cli -- station list {DEMO_SLUG} --email {OWNER_EMAIL} --password {DEMO_PASSWORD}{at}"
+        "  cargo run --release -p kitchen-cli -- station list {DEMO_SLUG} --email {OWNER_EMAIL}{at}"
     );
     println!(
-        "  cargo run --release -p kitchen-cli -- station route {DEMO_SLUG} <category_id> <station_id|none> --email {OWNER_EMAIL} --password {DEMO_PASSWORD}{at}"
+        "  cargo run --release -p kitchen-cli -- station route {DEMO_SLUG} <category_id> <station_id|none> --email {OWNER_EMAIL}{at}"
     );
     println!();
     Ok(())

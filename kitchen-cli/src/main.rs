@@ -1,9 +1,12 @@
 //! `kitchen`: the whole system in one command, and a terminal kitchen screen.
 //!
 //!   kitchen up [--demo]                     both services in this process; Ctrl-C stops them
-//!   kitchen tail <slug> --email … --password …   print a restaurant's kitchen feed as it happens
+//!   kitchen tail <slug> --email …           print a restaurant's kitchen feed as it happens
 //!   kitchen order <slug>                    place an order from the restaurant's menu
-//!   kitchen station add|list|route <slug> …  --email … --password …   make stations, route categories
+//!   kitchen station add|list|route <slug> …  --email …   make stations, route categories
+//!
+//! The password of `--email` comes from `KITCHEN_PASSWORD` or, without it, a prompt that does
+//! not echo: never from a flag, which any user of the machine could read in `ps`.
 
 mod demo;
 mod stations;
@@ -40,12 +43,8 @@ enum Command {
     /// Print a restaurant's kitchen feed: the active orders, then every change as it happens.
     Tail {
         slug: String,
-        #[arg(long)]
-        email: String,
-        #[arg(long)]
-        password: String,
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        order_service: String,
+        #[command(flatten)]
+        login: Login,
         #[arg(long, default_value = "ws://127.0.0.1:8081")]
         notifier: String,
     },
@@ -92,15 +91,38 @@ enum StationAction {
     },
 }
 
-/// The account a command acts as.
+/// The account a command acts as; its password is asked for apart (see [`password`]).
 #[derive(Args)]
 struct Login {
     #[arg(long)]
     email: String,
-    #[arg(long)]
-    password: String,
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     order_service: String,
+}
+
+/// The variable a script passes the password in.
+const PASSWORD_VARIABLE: &str = "KITCHEN_PASSWORD";
+
+/// The password for `email`: `KITCHEN_PASSWORD` if set (and not empty), else typed at a prompt
+/// without echo.
+fn password(email: &str) -> anyhow::Result<String> {
+    choose_password(std::env::var(PASSWORD_VARIABLE).ok(), || {
+        rpassword::prompt_password(format!("Password for {email}: "))
+    })
+}
+
+fn choose_password(
+    from_environment: Option<String>,
+    prompt: impl FnOnce() -> std::io::Result<String>,
+) -> anyhow::Result<String> {
+    if let Some(password) = from_environment.filter(|p| !p.is_empty()) {
+        return Ok(password);
+    }
+    let typed = prompt().with_context(|| {
+        format!("cannot read a password: set {PASSWORD_VARIABLE}, or run in a terminal")
+    })?;
+    anyhow::ensure!(!typed.is_empty(), "no password given");
+    Ok(typed)
 }
 
 #[tokio::main]
@@ -114,11 +136,21 @@ async fn main() {
         } => up(demo, order_service_addr, notifier_addr).await,
         Command::Tail {
             slug,
-            email,
-            password,
-            order_service,
+            login,
             notifier,
-        } => tail::run(&slug, &email, &password, &order_service, &notifier).await,
+        } => match password(&login.email) {
+            Ok(password) => {
+                tail::run(
+                    &slug,
+                    &login.email,
+                    &password,
+                    &login.order_service,
+                    &notifier,
+                )
+                .await
+            }
+            Err(error) => Err(error),
+        },
         Command::Order {
             slug,
             order_service,
@@ -135,8 +167,8 @@ async fn station(action: StationAction) -> anyhow::Result<()> {
     let (StationAction::Add { login, .. }
     | StationAction::List { login, .. }
     | StationAction::Route { login, .. }) = &action;
-    let session =
-        stations::Session::login(&login.order_service, &login.email, &login.password).await?;
+    let password = password(&login.email)?;
+    let session = stations::Session::login(&login.order_service, &login.email, &password).await?;
     match &action {
         StationAction::Add { slug, name, .. } => stations::add(&session, slug, name).await,
         StationAction::List { slug, .. } => stations::list(&session, slug).await,
@@ -199,7 +231,7 @@ async fn up(demo: bool, order_addr: SocketAddr, notifier_addr: SocketAddr) -> an
 mod tests {
     use clap::{CommandFactory, Parser};
 
-    use super::{Cli, Command, StationAction, stations::Target};
+    use super::{Cli, Command, StationAction, choose_password, stations::Target};
 
     #[test]
     fn the_command_line_is_well_formed() {
@@ -208,7 +240,7 @@ mod tests {
 
     #[test]
     fn station_commands_parse() {
-        let login = ["--email", "o@x.test", "--password", "pw"];
+        let login = ["--email", "o@x.test"];
         let route = |station: &str| {
             let args = ["kitchen", "station", "route", "demo", "3", station];
             match Cli::try_parse_from(args.into_iter().chain(login)).map(|cli| cli.command) {
@@ -243,5 +275,47 @@ mod tests {
         ));
         // The login flags are required.
         assert!(Cli::try_parse_from(add).is_err());
+    }
+
+    #[test]
+    fn no_command_takes_a_password_on_its_command_line() {
+        let with_flag = |args: &[&str]| {
+            Cli::try_parse_from(args.iter().chain(&["--password", "secret"])).map(|_| ())
+        };
+        for args in [
+            &["kitchen", "tail", "demo", "--email", "c@x.test"][..],
+            &["kitchen", "station", "list", "demo", "--email", "o@x.test"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
+            assert_eq!(
+                with_flag(args).map_err(|e| e.kind()),
+                Err(clap::error::ErrorKind::UnknownArgument),
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_password_comes_from_the_environment_else_the_prompt() {
+        let never =
+            || -> std::io::Result<String> { panic!("prompted although the variable is set") };
+        assert_eq!(
+            choose_password(Some("from-env".into()), never).unwrap(),
+            "from-env"
+        );
+        let typed = || Ok("typed".to_owned());
+        assert_eq!(choose_password(None, typed).unwrap(), "typed");
+        assert_eq!(
+            choose_password(Some(String::new()), typed).unwrap(),
+            "typed",
+            "an empty variable counts as unset"
+        );
+        let no_terminal = || Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no tty"));
+        let error = choose_password(None, no_terminal).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("KITCHEN_PASSWORD"),
+            "{error:#}"
+        );
+        assert!(choose_password(None, || Ok(String::new())).is_err());
     }
 }

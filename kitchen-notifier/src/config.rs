@@ -24,6 +24,8 @@ pub struct Config {
     /// Time a client gets to send a request's headers (`HTTP_HEADER_TIMEOUT_SECS`).
     pub header_read_timeout: Duration,
     pub tuning: Tuning,
+    /// `METRICS_ADDR`: when set, `/metrics` is served there only, not on `listen_addr`.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// Timings of the WebSocket protocol and the hub. The defaults are API.md's; tests shorten
@@ -35,8 +37,10 @@ pub struct Tuning {
     pub idle_timeout: Duration,
     /// Frames that may wait for one client before it counts as too slow.
     pub client_backlog: usize,
-    /// Recent frames kept per restaurant for `?after=` replays.
+    /// Recent frames kept per restaurant for `?after=` replays...
     pub replay_ring: usize,
+    /// ... and at most this many bytes of them (`NOTIFIER_REPLAY_MAX_BYTES`).
+    pub replay_ring_bytes: usize,
     /// How long an out-of-order event waits for the missing one before clients get `resync`.
     pub gap_wait: Duration,
     /// How long a restaurant's binding outlives its last client.
@@ -58,9 +62,13 @@ pub struct Tuning {
     pub max_socket_lifetime: Duration,
 }
 
-/// About 200 MiB of sockets at ~10 KiB each, and within a common file-descriptor limit
+/// About 100 MiB of idle sockets at ~5 KiB each, and within a common file-descriptor limit
 /// (`ulimit -n` 20,000 on the build machine); raise both together.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 20_000;
+
+/// 8 MiB per watched restaurant: 256 frames of ordinary orders (a few KiB each) fit many
+/// times over; only orders near order-service's `ORDER_MAX_BYTES` make the ring hold fewer.
+pub const DEFAULT_REPLAY_MAX_BYTES: usize = 8 * 1024 * 1024;
 
 /// 12 hours: a kitchen shift, after which a screen proves again that its user is staff.
 pub const DEFAULT_MAX_SOCKET_SECS: u64 = 12 * 3600;
@@ -74,6 +82,7 @@ impl Default for Tuning {
             idle_timeout: Duration::from_secs(60),
             client_backlog: 1024,
             replay_ring: 256,
+            replay_ring_bytes: DEFAULT_REPLAY_MAX_BYTES,
             gap_wait: Duration::from_secs(1),
             unbind_grace: Duration::from_secs(30),
             max_client_frame: 4096,
@@ -100,6 +109,7 @@ impl fmt::Debug for Config {
             .field("order_service_ca_file", &self.order_service_ca_file)
             .field("instance_id", &self.instance_id)
             .field("log_format", &self.log_format)
+            .field("metrics_addr", &self.metrics_addr)
             .finish()
     }
 }
@@ -191,7 +201,17 @@ impl Config {
         if !(1..=MAX_SOCKET_SECS_LIMIT).contains(&max_socket_secs) {
             return Err(error("NOTIFIER_MAX_SOCKET_SECS", SOCKET_SECS));
         }
+        const REPLAY_BYTES: &str = "expected a whole number of bytes, at least 65536";
+        let replay_ring_bytes: usize = env.parse(
+            "NOTIFIER_REPLAY_MAX_BYTES",
+            DEFAULT_REPLAY_MAX_BYTES,
+            REPLAY_BYTES,
+        )?;
+        if replay_ring_bytes < 64 * 1024 {
+            return Err(error("NOTIFIER_REPLAY_MAX_BYTES", REPLAY_BYTES));
+        }
         Ok(Config {
+            metrics_addr: env.metrics_addr()?,
             amqp_url: env.amqp_url()?,
             listen_addr,
             exchange: env.exchange()?,
@@ -204,6 +224,7 @@ impl Config {
             tuning: Tuning {
                 max_connections,
                 max_socket_lifetime: Duration::from_secs(max_socket_secs),
+                replay_ring_bytes,
                 ..Tuning::default()
             },
         })
@@ -282,6 +303,23 @@ mod tests {
     }
 
     #[test]
+    fn the_replay_ring_s_bytes_and_the_metrics_address_are_read() {
+        let config = from(&[]).unwrap();
+        assert_eq!(config.tuning.replay_ring_bytes, 8 * 1024 * 1024);
+        assert_eq!(config.metrics_addr, None);
+        let config = from(&[
+            ("NOTIFIER_REPLAY_MAX_BYTES", "1048576"),
+            ("METRICS_ADDR", "127.0.0.1:9091"),
+        ])
+        .unwrap();
+        assert_eq!(config.tuning.replay_ring_bytes, 1024 * 1024);
+        assert_eq!(
+            config.metrics_addr,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9091)))
+        );
+    }
+
+    #[test]
     fn the_socket_lifetime_is_read_in_seconds() {
         let config = from(&[("NOTIFIER_MAX_SOCKET_SECS", "90")]).unwrap();
         assert_eq!(config.tuning.max_socket_lifetime, Duration::from_secs(90));
@@ -304,6 +342,9 @@ mod tests {
             ("NOTIFIER_MAX_SOCKET_SECS", "12h"),
             ("NOTIFIER_MAX_SOCKET_SECS", "2592001"),
             ("LOG_FORMAT", "yaml"),
+            ("NOTIFIER_REPLAY_MAX_BYTES", "1000"),
+            ("NOTIFIER_REPLAY_MAX_BYTES", "8M"),
+            ("METRICS_ADDR", "localhost"),
         ] {
             let error = from(&[(name, value)]).unwrap_err();
             assert_eq!(error.variable, name, "{error}");

@@ -44,6 +44,9 @@ pub struct FeedLimits {
     pub backlog: usize,
     /// Recent frames kept for `?after=`.
     pub ring: usize,
+    /// ... and at most this many bytes of them (the newest frame is always kept): 256 frames
+    /// of the largest Orders would otherwise be tens of megabytes per watched restaurant.
+    pub ring_bytes: usize,
     /// How long a hole may stay open before subscribers resync.
     pub gap_wait: Duration,
 }
@@ -76,6 +79,8 @@ pub struct Feed {
     limits: FeedLimits,
     last_seq: Option<i64>,
     ring: VecDeque<(i64, Bytes)>,
+    /// The bytes of the frames in `ring`.
+    ring_bytes: usize,
     /// Events that arrived after a hole, waiting for it to fill.
     pending: BTreeMap<i64, Bytes>,
     gap: Option<Gap>,
@@ -89,6 +94,7 @@ impl Feed {
             limits,
             last_seq: None,
             ring: VecDeque::new(),
+            ring_bytes: 0,
             pending: BTreeMap::new(),
             gap: None,
         }
@@ -157,7 +163,7 @@ impl Feed {
     pub fn link_restored(&mut self) {
         self.pending.clear();
         self.gap = None;
-        self.ring.clear();
+        self.clear_ring();
         self.last_seq = None;
         let _ = self.sender.send(Outbound::Resync);
     }
@@ -167,15 +173,25 @@ impl Feed {
     pub fn forget(&mut self) {
         self.pending.clear();
         self.gap = None;
-        self.ring.clear();
+        self.clear_ring();
         self.last_seq = None;
+    }
+
+    fn clear_ring(&mut self) {
+        self.ring.clear();
+        self.ring_bytes = 0;
     }
 
     fn emit(&mut self, seq: i64, frame: Bytes) {
         self.last_seq = Some(seq);
+        self.ring_bytes += frame.len();
         self.ring.push_back((seq, frame.clone()));
-        while self.ring.len() > self.limits.ring {
-            self.ring.pop_front();
+        while self.ring.len() > self.limits.ring
+            || (self.ring_bytes > self.limits.ring_bytes && self.ring.len() > 1)
+        {
+            if let Some((_, dropped)) = self.ring.pop_front() {
+                self.ring_bytes -= dropped.len();
+            }
         }
         // No receivers is fine: the frame is still kept in the ring.
         let _ = self.sender.send(Outbound::Event(frame));
@@ -204,7 +220,7 @@ impl Feed {
     fn restart_from_pending(&mut self) {
         let _ = self.sender.send(Outbound::Resync);
         let before = self.last_seq.take();
-        self.ring.clear();
+        self.clear_ring();
         if let Some(last) = before {
             let implausible = self
                 .pending
@@ -283,6 +299,7 @@ mod tests {
         Feed::new(FeedLimits {
             backlog: 1024,
             ring,
+            ring_bytes: usize::MAX,
             gap_wait: WAIT,
         })
     }
@@ -524,6 +541,48 @@ mod tests {
     }
 
     #[test]
+    fn the_ring_keeps_at_most_its_bytes_and_always_the_newest_frame() {
+        let mut feed = Feed::new(FeedLimits {
+            backlog: 1024,
+            ring: 256,
+            ring_bytes: 10_000,
+            gap_wait: WAIT,
+        });
+        let now = Instant::now();
+        let big = |seq: i64| Bytes::from(format!("{seq:>4000}"));
+        for seq in 1..=5 {
+            feed.ingest(seq, big(seq), now);
+        }
+        // 4,000 bytes each: two fit in 10,000.
+        assert_eq!(feed.ring.len(), 2);
+        assert_eq!(feed.ring_bytes, 8_000);
+        assert_eq!(replayed_len(feed.subscribe(Some(3)).1), Some(2));
+        assert_eq!(
+            replayed(feed.subscribe(Some(2)).1),
+            None,
+            "older than the ring holds: resync"
+        );
+        // One frame over the whole budget is still kept, alone.
+        feed.ingest(6, Bytes::from(vec![b' '; 20_000]), now);
+        assert_eq!(feed.ring.len(), 1);
+        assert_eq!(replayed_len(feed.subscribe(Some(5)).1), Some(1));
+        // Small frames fill it again, the big one leaving once they pass the budget.
+        feed.ingest(7, frame(7), now);
+        assert_eq!(feed.ring.len(), 1);
+        assert_eq!(replayed(feed.subscribe(Some(6)).1), Some(vec![7]));
+        feed.link_restored();
+        assert_eq!(feed.ring_bytes, 0);
+    }
+
+    fn replayed_len(replay: Replay) -> Option<usize> {
+        match replay {
+            Replay::Frames(frames) => Some(frames.len()),
+            Replay::Nothing => Some(0),
+            Replay::Resync => None,
+        }
+    }
+
+    #[test]
     fn a_restored_link_resyncs_and_forgets_the_sequence() {
         let mut feed = feed(256);
         let (mut rx, _) = feed.subscribe(None);
@@ -544,6 +603,7 @@ mod tests {
         let mut feed = Feed::new(FeedLimits {
             backlog: 4,
             ring: 256,
+            ring_bytes: usize::MAX,
             gap_wait: WAIT,
         });
         let (mut rx, _) = feed.subscribe(None);

@@ -267,6 +267,7 @@ impl Hub {
         FeedLimits {
             backlog: self.tuning.client_backlog,
             ring: self.tuning.replay_ring,
+            ring_bytes: self.tuning.replay_ring_bytes,
             gap_wait: self.tuning.gap_wait,
         }
     }

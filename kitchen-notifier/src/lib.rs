@@ -4,6 +4,7 @@
 
 pub mod batching;
 pub mod broker;
+pub mod client_frames;
 pub mod config;
 pub mod feed;
 pub mod hub;

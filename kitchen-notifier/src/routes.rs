@@ -21,12 +21,19 @@ use crate::{
     ws,
 };
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// The notifier's routes; `/metrics` among them unless it has a listener of its own
+/// (`METRICS_ADDR`).
+pub fn router(state: AppState, with_metrics: bool) -> Router {
+    let routes = Router::new()
         .route("/ws/kitchen/{slug}/", get(kitchen_socket))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(service_common::metrics::render))
+        .route("/readyz", get(readyz));
+    let routes = if with_metrics {
+        routes.route("/metrics", get(service_common::metrics::render))
+    } else {
+        routes
+    };
+    routes
         .route_layer(axum::middleware::from_fn(
             service_common::metrics::track_http,
         ))

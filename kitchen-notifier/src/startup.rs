@@ -13,6 +13,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics` alone, when `METRICS_ADDR` is set.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     header_read_timeout: Duration,
 }
@@ -40,8 +42,16 @@ impl Application {
             config.tuning.ticket_key_refetch_interval,
         )
         .context("cannot set up ticket verification (TICKET_PUBLIC_KEY, ORDER_SERVICE_CA_FILE)")?;
+        let metrics_listener = config
+            .metrics_addr
+            .map(|addr| {
+                service_common::net::listen(addr)
+                    .with_context(|| format!("cannot listen on METRICS_ADDR {addr}"))
+            })
+            .transpose()?;
         Ok(Self {
             listener,
+            metrics_listener,
             header_read_timeout: config.header_read_timeout,
             state: AppState {
                 hub,
@@ -57,6 +67,14 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The port `/metrics` is served on when `METRICS_ADDR` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
+            .map(|addr| addr.port())
     }
 
     pub fn state(&self) -> &AppState {
@@ -81,7 +99,15 @@ impl Application {
         let stop_sockets = state.shutdown.clone();
         let sockets = state.sockets.clone();
         tracing::info!(local = %self.listener.local_addr()?, queue = state.broker.queue(), "kitchen-notifier listening");
-        let router = routes::router(state);
+        let router = routes::router(state, self.metrics_listener.is_none());
+        let stop_metrics = CancellationToken::new();
+        let metrics_server = self.metrics_listener.map(|listener| {
+            tokio::spawn(service_common::metrics::serve_alone(
+                listener,
+                stop_metrics.clone(),
+                self.header_read_timeout,
+            ))
+        });
         let served = service_common::net::serve(
             self.listener,
             router,
@@ -93,6 +119,10 @@ impl Application {
             self.header_read_timeout,
         )
         .await;
+        stop_metrics.cancel();
+        if let Some(metrics_server) = metrics_server {
+            let _ = metrics_server.await;
+        }
         sockets.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, sockets.wait())
             .await

@@ -1,8 +1,8 @@
 //! Serving one kitchen WebSocket after the upgrade.
 //!
-//! fastwebsockets' `read_frame` is not cancel-safe, so it never sits in a `select!`: a reader
-//! task owns the read half and leaves the frames it must answer (pong, close reply, 1009) in a
-//! small shared slot for the writer. The writer owns the write half and `select!`s over
+//! Reading a frame is not cancel-safe, so it never sits in a `select!`: a reader task owns the
+//! read half (`client_frames`, which holds no buffer while idle) and leaves the frames it must
+//! answer (pong, close reply, 1009) in a small shared slot for the writer. The writer owns the write half and `select!`s over
 //! cancel-safe sources only: shutdown, the hub's request to close (a removed staff member),
 //! those answers, one timer and the restaurant's feed.
 //!
@@ -18,9 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use fastwebsockets::{
-    Frame, OpCode, Payload, WebSocket, WebSocketError, WebSocketRead, WebSocketWrite,
-};
+use fastwebsockets::{Frame, OpCode, Payload, Role, WebSocket, WebSocketWrite};
 use hyper_util::rt::TokioIo;
 use tokio::{
     io::{ReadHalf, WriteHalf},
@@ -33,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     batching::Batching,
+    client_frames::{self, Incoming, Stop},
     config::Tuning,
     feed::{Outbound, RESYNC_FRAME, Replay},
     hub::{CloseRequest, Subscription},
@@ -160,18 +159,16 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Ended {
     let progress = Arc::new(AtomicU64::new(0));
-    let (mut read_half, write_half) = ws.split(|io| {
-        let (read, write) = tokio::io::split(io);
-        (read, Batching::new(write, progress.clone()))
-    });
-    // Over the limit is refused before the payload is buffered (the check is `>=`).
-    read_half.set_max_message_size(tuning.max_client_frame + 1);
+    // fastwebsockets writes; `client_frames` reads, without fastwebsockets' 8 KiB read buffer
+    // (the read side it makes here reads nothing and is dropped at once).
+    let (read, write) = tokio::io::split(ws.into_inner());
+    let (_, write_half) = fastwebsockets::after_handshake_split(
+        tokio::io::empty(),
+        Batching::new(write, progress.clone()),
+        Role::Server,
+    );
     let shared = Arc::new(Shared::new());
-    let reader = tokio::spawn(read_loop(
-        read_half,
-        shared.clone(),
-        tuning.max_client_frame,
-    ));
+    let reader = tokio::spawn(read_loop(read, shared.clone(), tuning.max_client_frame));
     let limit = WriteLimit {
         progress: &progress,
         stall: tuning.write_timeout,
@@ -181,82 +178,39 @@ pub async fn serve(
     ended
 }
 
-async fn read_loop(
-    mut read_half: WebSocketRead<ReadHalf<Io>>,
-    shared: Arc<Shared>,
-    max_message: usize,
-) {
-    let mut answer = |frame| {
-        shared.owe(frame);
-        std::future::ready(Ok::<_, std::io::Error>(()))
-    };
-    let mut message = Fragments::default();
+/// Reads until the client closes, breaks the protocol or goes; what it is owed (a pong, the
+/// close reply) is left for the writer.
+async fn read_loop(mut read: ReadHalf<Io>, shared: Arc<Shared>, max_frame: usize) {
+    let mut message = client_frames::Message::default();
     loop {
-        match read_half.read_frame(&mut answer).await {
-            Ok(frame) => {
+        match client_frames::read_frame(&mut read, &mut message, max_frame).await {
+            Ok(incoming) => {
                 shared.touch();
-                // Text, binary and pongs from the client are ignored; a close was answered
-                // through `answer`. Fragments are not kept, only checked (RFC 6455 § 5.4).
-                match message.take(frame.opcode, frame.fin, frame.payload.len(), max_message) {
-                    Ok(()) => {}
-                    Err(code) => {
-                        shared.owe(Frame::close(code, b"bad message"));
+                match incoming {
+                    Incoming::Heard => {}
+                    Incoming::Ping(payload) => shared.owe(Frame::pong(Payload::Owned(payload))),
+                    Incoming::Close(code) => {
+                        shared.owe(match code {
+                            Some(code) => Frame::close(code, b""),
+                            None => Frame::close_raw(Payload::Owned(Vec::new())),
+                        });
                         break;
                     }
                 }
-                if frame.opcode == OpCode::Close {
-                    break;
-                }
             }
-            Err(WebSocketError::FrameTooLarge) => {
-                shared.owe(Frame::close(close::TOO_BIG, b"frame too large"));
+            Err(Stop::Violation(code)) => {
+                let reason: &[u8] = match code {
+                    close::TOO_BIG => b"frame too large",
+                    close::INVALID_DATA => b"invalid utf-8",
+                    _ => b"protocol error",
+                };
+                shared.owe(Frame::close(code, reason));
                 break;
             }
-            Err(WebSocketError::InvalidUTF8) => {
-                shared.owe(Frame::close(close::INVALID_DATA, b"invalid utf-8"));
-                break;
-            }
-            Err(
-                WebSocketError::UnexpectedEOF
-                | WebSocketError::ConnectionClosed
-                | WebSocketError::IoError(_)
-                | WebSocketError::SendError(_),
-            ) => break,
-            Err(_) => {
-                shared.owe(Frame::close(close::PROTOCOL_ERROR, b"protocol error"));
-                break;
-            }
+            Err(Stop::Gone) => break,
         }
     }
     shared.reader_done();
-}
-
-/// Where a client is in a fragmented message: the reader ignores what clients send, but a
-/// continuation out of place is a protocol error, and a message over the frame limit is too
-/// big however it is cut up.
-#[derive(Default)]
-struct Fragments {
-    /// Bytes of the message being continued, `None` outside one.
-    open: Option<usize>,
-}
-
-impl Fragments {
-    fn take(&mut self, opcode: OpCode, fin: bool, len: usize, max: usize) -> Result<(), u16> {
-        let so_far = match (opcode, self.open) {
-            (OpCode::Continuation, None) => return Err(close::PROTOCOL_ERROR),
-            (OpCode::Continuation, Some(so_far)) => so_far,
-            (OpCode::Text | OpCode::Binary, Some(_)) => return Err(close::PROTOCOL_ERROR),
-            (OpCode::Text | OpCode::Binary, None) => 0,
-            // Control frames may come between fragments and are never fragmented.
-            _ => return Ok(()),
-        };
-        let total = so_far.saturating_add(len);
-        if total > max {
-            return Err(close::TOO_BIG);
-        }
-        self.open = (!fin).then_some(total);
-        Ok(())
-    }
 }
 
 async fn write_loop(
@@ -511,45 +465,4 @@ async fn flush(out: &mut Out, limit: WriteLimit<'_>) -> bool {
 /// Writes one frame now; false when the client is gone or took nothing for the stall limit.
 async fn send(out: &mut Out, frame: Frame<'_>, limit: WriteLimit<'_>) -> bool {
     queue(out, frame).await && flush(out, limit).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fragments_are_checked_for_order_and_total_size() {
-        let mut message = Fragments::default();
-        assert_eq!(message.take(OpCode::Text, false, 10, 100), Ok(()));
-        assert_eq!(
-            message.take(OpCode::Ping, true, 5, 100),
-            Ok(()),
-            "control frames may interleave"
-        );
-        assert_eq!(message.take(OpCode::Continuation, false, 80, 100), Ok(()));
-        assert_eq!(
-            message.take(OpCode::Continuation, true, 11, 100),
-            Err(close::TOO_BIG)
-        );
-
-        let mut message = Fragments::default();
-        assert_eq!(
-            message.take(OpCode::Continuation, true, 1, 100),
-            Err(close::PROTOCOL_ERROR)
-        );
-        let mut message = Fragments::default();
-        assert_eq!(message.take(OpCode::Text, false, 1, 100), Ok(()));
-        assert_eq!(
-            message.take(OpCode::Binary, true, 1, 100),
-            Err(close::PROTOCOL_ERROR)
-        );
-        let mut message = Fragments::default();
-        assert_eq!(message.take(OpCode::Text, false, 1, 100), Ok(()));
-        assert_eq!(message.take(OpCode::Continuation, true, 1, 100), Ok(()));
-        assert_eq!(
-            message.take(OpCode::Text, true, 100, 100),
-            Ok(()),
-            "a new message after the last"
-        );
-    }
 }

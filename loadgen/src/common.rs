@@ -26,6 +26,10 @@ pub struct Common {
     /// Where to write the JSON report (default: loadgen-<scenario>.json).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// The first loopback source address is 127.0.0.N: several loadgen processes take
+    /// disjoint ranges (with `--source-ips`), so they never compete for ephemeral ports.
+    #[arg(long, default_value_t = 2)]
+    pub first_source_ip: u8,
 }
 
 impl Common {
@@ -37,6 +41,7 @@ impl Common {
             order_service_pid: None,
             notifier_pid: None,
             out: None,
+            first_source_ip: 2,
         }
     }
 }

@@ -28,9 +28,9 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// `source_ips` > 0 spreads connections over 127.0.0.2, 127.0.0.3, ... when the notifier
-    /// is on loopback; each source address has its own ~28k ephemeral ports.
-    pub async fn resolve(url: &str, source_ips: u8) -> anyhow::Result<Self> {
+    /// `source_ips` > 0 spreads connections over 127.0.0.`first`, the next one, ... when the
+    /// notifier is on loopback; each source address has its own ~28k ephemeral ports.
+    pub async fn resolve(url: &str, first: u8, source_ips: u8) -> anyhow::Result<Self> {
         let uri: Uri = url.parse().with_context(|| format!("notifier URL {url}"))?;
         if uri.scheme_str() != Some("ws") {
             bail!("notifier URL {url}: only ws:// is supported");
@@ -42,9 +42,12 @@ impl Endpoint {
             .next()
             .with_context(|| format!("{host} does not resolve"))?;
         let sources = match addr.ip() {
-            IpAddr::V4(ip) if ip.is_loopback() => (0..source_ips.min(250))
-                .map(|n| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + n)))
-                .collect(),
+            IpAddr::V4(ip) if ip.is_loopback() => {
+                let first = first.clamp(2, 254);
+                (0..source_ips.min(255 - first))
+                    .map(|n| IpAddr::V4(Ipv4Addr::new(127, 0, 0, first + n)))
+                    .collect()
+            }
             _ => Vec::new(),
         };
         Ok(Self {

@@ -1,7 +1,7 @@
 //! Configuration from environment variables only (API.md, "Operations"). A malformed value
 //! stops the process at start with one line naming the variable; secrets are never echoed.
 
-use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+use std::{fmt, net::SocketAddr, num::NonZeroU32, path::PathBuf, str::FromStr, time::Duration};
 
 use secrecy::{ExposeSecret, SecretString};
 pub use service_common::env::{ConfigError, LogFormat};
@@ -42,7 +42,36 @@ pub struct Config {
     /// 100 and 15 minutes. Not an environment variable (the contract fixes them); tests set
     /// smaller ones.
     pub login_limits: LoginLimits,
+    /// `METRICS_ADDR`: when set, `/metrics` is served there only, not on `listen_addr`.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Confirms per minute allowed per client address and per restaurant; `None` is no limit.
+    pub confirm_rates: ConfirmRates,
+    /// Largest an Order may be, serialized as JSON (`ORDER_MAX_BYTES`).
+    pub order_max_bytes: usize,
+    /// An events page stops before its events' payloads pass this (`EVENTS_PAGE_MAX_BYTES`).
+    pub events_page_max_bytes: u64,
+    /// Restaurants one account may own (`MAX_RESTAURANTS_PER_OWNER`).
+    pub max_restaurants_per_owner: u32,
 }
+
+/// Confirms per minute, per client address and per restaurant (`None`: unlimited).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfirmRates {
+    pub per_address: Option<NonZeroU32>,
+    pub per_restaurant: Option<NonZeroU32>,
+}
+
+/// 120 confirms a minute from one address: a venue's guest Wi-Fi shares one address among all
+/// its customers, and even a food court behind one NAT does not order twice a second.
+pub const DEFAULT_CONFIRM_RATE_PER_ADDRESS: u32 = 120;
+/// 240 orders a minute at one restaurant: four a second, far beyond a busy kitchen's peak.
+pub const DEFAULT_CONFIRM_RATE_PER_RESTAURANT: u32 = 240;
+/// 64 KiB: a large real order (30 lines with a few modifiers and notes) is about 15 KiB.
+pub const DEFAULT_ORDER_MAX_BYTES: usize = 64 * 1024;
+/// 4 MiB per events page: hundreds of ordinary events, and at least 64 of the largest.
+pub const DEFAULT_EVENTS_PAGE_MAX_BYTES: u64 = 4 * 1024 * 1024;
+/// 20 restaurants per account: a chain owner with more asks for a higher limit.
+pub const DEFAULT_MAX_RESTAURANTS_PER_OWNER: u32 = 20;
 
 impl fmt::Debug for Config {
     // Hand-written so credentials in URLs never reach a log line (the secrets redact
@@ -63,6 +92,11 @@ impl fmt::Debug for Config {
             .field("notifier_public_url", &self.notifier_public_url)
             .field("web_dir", &self.web_dir)
             .field("login_limits", &self.login_limits)
+            .field("metrics_addr", &self.metrics_addr)
+            .field("confirm_rates", &self.confirm_rates)
+            .field("order_max_bytes", &self.order_max_bytes)
+            .field("events_page_max_bytes", &self.events_page_max_bytes)
+            .field("max_restaurants_per_owner", &self.max_restaurants_per_owner)
             .finish()
     }
 }
@@ -178,7 +212,51 @@ impl Config {
         {
             return Err(error("WEB_DIR", "expected a folder (order-service/web)"));
         }
+        const RATE: &str = "expected a whole number of confirms per minute (0: no limit)";
+        let confirm_rates = ConfirmRates {
+            per_address: NonZeroU32::new(env.parse(
+                "CONFIRM_RATE_PER_ADDRESS",
+                DEFAULT_CONFIRM_RATE_PER_ADDRESS,
+                RATE,
+            )?),
+            per_restaurant: NonZeroU32::new(env.parse(
+                "CONFIRM_RATE_PER_RESTAURANT",
+                DEFAULT_CONFIRM_RATE_PER_RESTAURANT,
+                RATE,
+            )?),
+        };
+        // Below 4 KiB not even a small order fits; above 16 MiB every copy (event, replay ring,
+        // events page) is a burden again.
+        const ORDER_BYTES: &str = "expected a whole number of bytes from 4096 to 16777216";
+        let order_max_bytes: usize =
+            env.parse("ORDER_MAX_BYTES", DEFAULT_ORDER_MAX_BYTES, ORDER_BYTES)?;
+        if !(4096..=16 * 1024 * 1024).contains(&order_max_bytes) {
+            return Err(error("ORDER_MAX_BYTES", ORDER_BYTES));
+        }
+        const PAGE_BYTES: &str = "expected a whole number of bytes from 65536 to 1073741824";
+        let events_page_max_bytes: u64 = env.parse(
+            "EVENTS_PAGE_MAX_BYTES",
+            DEFAULT_EVENTS_PAGE_MAX_BYTES,
+            PAGE_BYTES,
+        )?;
+        if !(64 * 1024..=1024 * 1024 * 1024).contains(&events_page_max_bytes) {
+            return Err(error("EVENTS_PAGE_MAX_BYTES", PAGE_BYTES));
+        }
+        const RESTAURANTS: &str = "expected a whole number of restaurants, at least 1";
+        let max_restaurants_per_owner: u32 = env.parse(
+            "MAX_RESTAURANTS_PER_OWNER",
+            DEFAULT_MAX_RESTAURANTS_PER_OWNER,
+            RESTAURANTS,
+        )?;
+        if max_restaurants_per_owner == 0 {
+            return Err(error("MAX_RESTAURANTS_PER_OWNER", RESTAURANTS));
+        }
         Ok(Config {
+            metrics_addr: env.metrics_addr()?,
+            confirm_rates,
+            order_max_bytes,
+            events_page_max_bytes,
+            max_restaurants_per_owner,
             database_url,
             database_max_connections,
             amqp_url: env.amqp_url()?,
@@ -295,6 +373,18 @@ mod tests {
         assert_eq!(config.exchange, "kitchen.events");
         assert_eq!(config.notifier_public_url, "ws://127.0.0.1:8081");
         assert!(config.web_dir.is_none(), "pages come from the binary");
+        assert_eq!(config.metrics_addr, None, "/metrics on the main listener");
+        assert_eq!(
+            config.confirm_rates.per_address.map(NonZeroU32::get),
+            Some(120)
+        );
+        assert_eq!(
+            config.confirm_rates.per_restaurant.map(NonZeroU32::get),
+            Some(240)
+        );
+        assert_eq!(config.order_max_bytes, 64 * 1024);
+        assert_eq!(config.events_page_max_bytes, 4 * 1024 * 1024);
+        assert_eq!(config.max_restaurants_per_owner, 20);
         assert!(config.jwt_secret_generated);
         assert_ne!(
             config.jwt_secret.expose_secret(),
@@ -347,6 +437,12 @@ mod tests {
             ("NOTIFIER_PUBLIC_URL", "wss://user:secret@kitchen.example"),
             ("NOTIFIER_PUBLIC_URL", "ws://kitchen.example/?ticket=x"),
             ("WEB_DIR", "/no/such/folder"),
+            ("METRICS_ADDR", "9090"),
+            ("CONFIRM_RATE_PER_ADDRESS", "-1"),
+            ("CONFIRM_RATE_PER_RESTAURANT", "lots"),
+            ("ORDER_MAX_BYTES", "100"),
+            ("EVENTS_PAGE_MAX_BYTES", "1"),
+            ("MAX_RESTAURANTS_PER_OWNER", "0"),
             ("CORS_ALLOWED_ORIGINS", "https://a.example/path"),
             (
                 "TICKET_PRIVATE_KEY",
@@ -358,6 +454,22 @@ mod tests {
             assert!(error.to_string().starts_with(&format!("invalid {name}: ")));
             assert!(!error.to_string().contains('\n'));
         }
+    }
+
+    #[test]
+    fn zero_turns_a_confirm_rate_off_and_metrics_may_listen_apart() {
+        let config = from(&[
+            ("CONFIRM_RATE_PER_ADDRESS", "0"),
+            ("CONFIRM_RATE_PER_RESTAURANT", "0"),
+            ("METRICS_ADDR", "127.0.0.1:9090"),
+        ])
+        .unwrap();
+        assert_eq!(config.confirm_rates.per_address, None);
+        assert_eq!(config.confirm_rates.per_restaurant, None);
+        assert_eq!(
+            config.metrics_addr,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9090)))
+        );
     }
 
     #[test]

@@ -15,14 +15,17 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     auth::{password::PasswordHasher, tickets::TicketSigner, tokens::TokenKeys},
     config::Config,
+    domain::rate_limit::ConfirmLimits,
     events::relay::{self, RelaySettings},
     routes::{self, pages::Pages},
-    state::AppState,
+    state::{AppState, Caps},
     storage,
 };
 
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics` alone, when `METRICS_ADDR` is set.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     config: Config,
     relay: RelaySettings,
@@ -55,11 +58,29 @@ impl Application {
                 config.web_dir.clone(),
             )?),
             login_limits: config.login_limits,
+            confirm_limits: Arc::new(ConfirmLimits::new(
+                config.confirm_rates.per_address,
+                config.confirm_rates.per_restaurant,
+            )),
+            caps: Caps {
+                order_max_bytes: config.order_max_bytes,
+                events_page_max_bytes: config.events_page_max_bytes,
+                max_restaurants_per_owner: config.max_restaurants_per_owner,
+            },
+            metrics_on_main_listener: config.metrics_addr.is_none(),
         };
+        let metrics_listener = config
+            .metrics_addr
+            .map(|addr| {
+                service_common::net::listen(addr)
+                    .with_context(|| format!("cannot listen on METRICS_ADDR {addr}"))
+            })
+            .transpose()?;
         let relay = RelaySettings::new(&config.amqp_url, &config.exchange)
             .map_err(|why| anyhow::anyhow!("AMQP_URL: {why}"))?;
         Ok(Self {
             listener,
+            metrics_listener,
             state,
             config,
             relay,
@@ -68,6 +89,14 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The port `/metrics` is served on when `METRICS_ADDR` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
+            .map(|addr| addr.port())
     }
 
     pub fn db(&self) -> &PgPool {
@@ -104,13 +133,31 @@ impl Application {
         let router = routes::router(self.state.clone(), &self.config.cors_allowed_origins);
         let local = self.listener.local_addr()?;
         tracing::info!(%local, "order-service listening");
+        let stopping = CancellationToken::new();
+        let metrics_server = self.metrics_listener.map(|listener| {
+            tokio::spawn(service_common::metrics::serve_alone(
+                listener,
+                stopping.clone(),
+                self.config.header_read_timeout,
+            ))
+        });
         let served = service_common::net::serve(
             self.listener,
             router,
-            shutdown,
+            {
+                let stopping = stopping.clone();
+                async move {
+                    shutdown.await;
+                    stopping.cancel();
+                }
+            },
             self.config.header_read_timeout,
         )
         .await;
+        stopping.cancel();
+        if let Some(metrics_server) = metrics_server {
+            let _ = metrics_server.await;
+        }
         // In-flight requests are done; let the relay finish its batch, then stop.
         stop.cancel();
         let bounded = Duration::from_secs(10);

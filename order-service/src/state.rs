@@ -6,6 +6,7 @@ use crate::{
     auth::{
         password::PasswordHasher, throttle::LoginLimits, tickets::TicketSigner, tokens::TokenKeys,
     },
+    domain::rate_limit::ConfirmLimits,
     routes::pages::Pages,
 };
 
@@ -19,4 +20,18 @@ pub struct AppState {
     /// The pages and their assets, ready to serve.
     pub pages: Arc<Pages>,
     pub login_limits: LoginLimits,
+    /// Confirms per client address and per restaurant, counted in this instance's memory.
+    pub confirm_limits: Arc<ConfirmLimits>,
+    /// What the request bounds of an order and of an events page are.
+    pub caps: Caps,
+    /// False when `/metrics` has a listener of its own (`METRICS_ADDR`).
+    pub metrics_on_main_listener: bool,
+}
+
+/// Byte and count bounds from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    pub order_max_bytes: usize,
+    pub events_page_max_bytes: u64,
+    pub max_restaurants_per_owner: u32,
 }

@@ -97,6 +97,18 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         Ok(std::time::Duration::from_secs(secs))
     }
 
+    /// `METRICS_ADDR`: when set, `/metrics` is served on this address only (not on the main
+    /// listener), so it need not face the internet.
+    pub fn metrics_addr(&self) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        self.get("METRICS_ADDR")
+            .map(|text| {
+                text.trim()
+                    .parse()
+                    .map_err(|_| error("METRICS_ADDR", "expected host:port, e.g. 127.0.0.1:9090"))
+            })
+            .transpose()
+    }
+
     pub fn exchange(&self) -> Result<String, ConfigError> {
         let exchange = self.string("KITCHEN_EXCHANGE", "kitchen.events");
         if exchange.len() > 255 {

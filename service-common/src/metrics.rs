@@ -52,6 +52,31 @@ pub async fn render() -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
+/// Serves `GET /metrics` alone on `listener` (`METRICS_ADDR`) until `stop`; anything else is
+/// a JSON 404.
+pub async fn serve_alone(
+    listener: tokio::net::TcpListener,
+    stop: tokio_util::sync::CancellationToken,
+    header_read_timeout: Duration,
+) -> std::io::Result<()> {
+    let router = axum::Router::new()
+        .route("/metrics", axum::routing::get(render))
+        .fallback(|| async {
+            crate::http::error_response(
+                axum::http::StatusCode::NOT_FOUND,
+                shared_types::ErrorBody::new("Not found."),
+                "Bearer",
+            )
+        });
+    crate::net::serve(
+        listener,
+        router,
+        stop.cancelled_owned(),
+        header_read_timeout,
+    )
+    .await
+}
+
 /// Middleware: counts requests and their latency by method, route template and status.
 pub async fn track_http(request: Request, next: Next) -> Response {
     let started = Instant::now();

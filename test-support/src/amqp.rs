@@ -84,9 +84,9 @@ impl ExchangeTap {
         Self::bind_at(AMQP_URL, exchange, pattern).await
     }
 
-    /// As [`ExchangeTap::bind`], on the broker at `url` (a node of a test cluster).
-    pub async fn bind_at(url: &str, exchange: &str, pattern: &str) -> Self {
-        let connection = Connection::connect(url, ConnectionProperties::default())
+    /// As [`ExchangeTap::bind`], on the broker at `amqp_url`.
+    pub async fn bind_at(amqp_url: &str, exchange: &str, pattern: &str) -> Self {
+        let connection = Connection::connect(amqp_url, ConnectionProperties::default())
             .await
             .expect("broker reachable");
         let channel = connection.create_channel().await.unwrap();
@@ -143,12 +143,12 @@ impl ExchangeTap {
             .expect("delivery")
     }
 
-    /// The next message, or `None` after `limit` without one or once the tap's link is gone.
+    /// The next message, or `None` after `limit` without one.
     pub async fn try_next_within(&mut self, limit: Duration) -> Option<Delivery> {
-        tokio::time::timeout(limit, self.consumer.next())
+        let next = tokio::time::timeout(limit, self.consumer.next())
             .await
-            .ok()??
-            .ok()
+            .ok()?;
+        Some(next.expect("consumer open").expect("delivery"))
     }
 
     pub async fn next(&mut self) -> Delivery {

@@ -1,9 +1,12 @@
 //! A TCP proxy for fault injection: tests point a service at it instead of PostgreSQL or
 //! RabbitMQ, then cut the link (every open connection is dropped and new ones are refused),
 //! pause it (bytes are held, as on a stalled network) and restore it, to exercise the service's
-//! recovery for real.
+//! recovery for real. It can also cut a connection after a given number of bytes towards the
+//! client (mid-frame), and it tells which local ports its upstream connections use, so a test
+//! can find them on the server (e.g. `rabbitmqctl list_connections peer_port`).
 
 use std::{
+    collections::HashSet,
     io,
     net::SocketAddr,
     sync::{
@@ -24,9 +27,21 @@ struct Shared {
     open: AtomicBool,
     /// Chunks that arrived while paused and are being held.
     held: AtomicU64,
+    /// Of those, the chunks from clients (requests rather than answers or notifications).
+    held_from_clients: AtomicU64,
     /// Bumped on every cut; each connection ends when it changes.
     cuts: watch::Sender<u64>,
     paused: watch::Sender<bool>,
+    /// Local ports of the open connections to the upstream.
+    upstream_ports: std::sync::Mutex<HashSet<u16>>,
+    /// Bytes still forwarded towards clients before their connection is cut; `u64::MAX` = no
+    /// limit.
+    downstream_budget: AtomicU64,
+    /// Every byte forwarded towards clients, from `record_downstream` to the budget's cut.
+    recording: std::sync::Mutex<Option<Vec<u8>>>,
+    recording_active: AtomicBool,
+    /// Set when a connection was cut because the budget was spent.
+    downstream_cut: AtomicBool,
 }
 
 pub struct TcpProxy {
@@ -44,8 +59,14 @@ impl TcpProxy {
             upstream: std::sync::Mutex::new(upstream),
             open: AtomicBool::new(true),
             held: AtomicU64::new(0),
+            held_from_clients: AtomicU64::new(0),
             cuts: watch::channel(0).0,
             paused: watch::channel(false).0,
+            upstream_ports: std::sync::Mutex::new(HashSet::new()),
+            downstream_budget: AtomicU64::new(u64::MAX),
+            recording: std::sync::Mutex::new(None),
+            recording_active: AtomicBool::new(false),
+            downstream_cut: AtomicBool::new(false),
         });
         let accept_task = tokio::spawn(accept_loop(listener, shared.clone()));
         Ok(Self {
@@ -82,6 +103,7 @@ impl TcpProxy {
     pub fn resume(&self) {
         self.shared.paused.send_replace(false);
         self.shared.held.store(0, Ordering::SeqCst);
+        self.shared.held_from_clients.store(0, Ordering::SeqCst);
     }
 
     /// Sends new connections to `upstream` from now on (a service "restarted" elsewhere).
@@ -97,6 +119,47 @@ impl TcpProxy {
     pub fn held(&self) -> u64 {
         self.shared.held.load(Ordering::SeqCst)
     }
+
+    /// How many chunks from clients arrived while paused: proof that a client sent something
+    /// (a query, a publish) into the held link, whatever the server sent meanwhile.
+    pub fn held_from_clients(&self) -> u64 {
+        self.shared.held_from_clients.load(Ordering::SeqCst)
+    }
+
+    /// The local ports of the proxy's open connections to the upstream: what the upstream
+    /// server sees as their peer ports.
+    pub fn upstream_ports(&self) -> HashSet<u16> {
+        lock(&self.shared.upstream_ports).clone()
+    }
+
+    /// Forwards `bytes` more bytes towards the clients, then drops the connection that would
+    /// exceed them, in the middle of whatever it was sending. New connections are accepted
+    /// again, with no limit.
+    pub fn cut_downstream_after(&self, bytes: u64) {
+        self.shared.downstream_cut.store(false, Ordering::SeqCst);
+        self.shared.downstream_budget.store(bytes, Ordering::SeqCst);
+    }
+
+    /// Whether the budget of `cut_downstream_after` was spent and its connection cut.
+    pub fn downstream_was_cut(&self) -> bool {
+        self.shared.downstream_cut.load(Ordering::SeqCst)
+    }
+
+    /// Starts keeping a copy of every byte forwarded towards the clients, until a
+    /// `cut_downstream_after` cut.
+    pub fn record_downstream(&self) {
+        *lock(&self.shared.recording) = Some(Vec::new());
+        self.shared.recording_active.store(true, Ordering::SeqCst);
+    }
+
+    /// What was forwarded towards the clients from `record_downstream` to the cut.
+    pub fn recorded_downstream(&self) -> Vec<u8> {
+        lock(&self.shared.recording).clone().unwrap_or_default()
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Drop for TcpProxy {
@@ -121,22 +184,43 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             let Ok(server) = TcpStream::connect(upstream).await else {
                 return;
             };
+            let upstream_port = server.local_addr().map(|addr| addr.port()).ok();
+            if let Some(port) = upstream_port {
+                lock(&shared.upstream_ports).insert(port);
+            }
             let _ = client.set_nodelay(true);
             let _ = server.set_nodelay(true);
             let mut cut = shared.cuts.subscribe();
             let (client_read, client_write) = client.into_split();
             let (server_read, server_write) = server.into_split();
             tokio::select! {
-                _ = pump(client_read, server_write, &shared) => {}
-                _ = pump(server_read, client_write, &shared) => {}
+                _ = pump(client_read, server_write, &shared, Direction::Upstream) => {}
+                _ = pump(server_read, client_write, &shared, Direction::Downstream) => {}
                 _ = cut.changed() => {}
+            }
+            if let Some(port) = upstream_port {
+                lock(&shared.upstream_ports).remove(&port);
             }
         });
     }
 }
 
-/// Copies one direction, holding each chunk while the proxy is paused.
-async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, shared: &Shared) {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// From the client to the server.
+    Upstream,
+    /// From the server to the client.
+    Downstream,
+}
+
+/// Copies one direction, holding each chunk while the proxy is paused. Towards the client it
+/// honours the byte budget (ending the connection when it is spent) and the recording.
+async fn pump(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    shared: &Shared,
+    direction: Direction,
+) {
     let mut buffer = vec![0u8; 16 * 1024];
     let mut paused = shared.paused.subscribe();
     loop {
@@ -146,11 +230,39 @@ async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, shared: &Shared) 
         };
         if *paused.borrow() {
             shared.held.fetch_add(1, Ordering::SeqCst);
+            if direction == Direction::Upstream {
+                shared.held_from_clients.fetch_add(1, Ordering::SeqCst);
+            }
             if paused.wait_for(|p| !*p).await.is_err() {
                 return;
             }
         }
-        if to.write_all(&buffer[..n]).await.is_err() {
+        let mut forward = n;
+        let mut spent = false;
+        if direction == Direction::Downstream {
+            let budget = shared.downstream_budget.load(Ordering::SeqCst);
+            if budget != u64::MAX {
+                forward = n.min(usize::try_from(budget).unwrap_or(usize::MAX));
+                spent = forward < n;
+                let left = if spent {
+                    u64::MAX
+                } else {
+                    budget - forward as u64
+                };
+                shared.downstream_budget.store(left, Ordering::SeqCst);
+            }
+            if shared.recording_active.load(Ordering::SeqCst)
+                && let Some(recording) = lock(&shared.recording).as_mut()
+            {
+                recording.extend_from_slice(&buffer[..forward]);
+            }
+            if spent {
+                shared.recording_active.store(false, Ordering::SeqCst);
+                shared.downstream_cut.store(true, Ordering::SeqCst);
+            }
+        }
+        if to.write_all(&buffer[..forward]).await.is_err() || spent {
+            let _ = to.flush().await;
             return;
         }
     }

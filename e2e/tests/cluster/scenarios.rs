@@ -66,12 +66,9 @@ impl Scene {
     }
 
     pub async fn start_notifier(&mut self, amqp_url: String) {
-        let notifier = self
-            .system
-            .notifier_configured(&self.service.api.base, |config| {
-                config.amqp_url = amqp_url;
-            })
-            .await;
+        let mut config = self.system.notifier_config(&self.service.api.base);
+        config.amqp_url = amqp_url;
+        let notifier = System::notifier_from(config).await;
         self.notifier = Some(notifier);
     }
 

@@ -85,16 +85,13 @@ impl System {
         order_service_url: &str,
         tune: impl FnOnce(&mut Tuning),
     ) -> Notifier {
-        self.notifier_configured(order_service_url, |config| tune(&mut config.tuning))
-            .await
+        let mut config = self.notifier_config(order_service_url);
+        tune(&mut config.tuning);
+        Self::notifier_from(config).await
     }
 
-    /// A kitchen-notifier whose whole configuration `adjust` may change (e.g. `amqp_url`).
-    pub async fn notifier_configured(
-        &self,
-        order_service_url: &str,
-        adjust: impl FnOnce(&mut kitchen_notifier::config::Config),
-    ) -> Notifier {
+    /// The configuration of a notifier on this test's exchange, on a free port.
+    pub fn notifier_config(&self, order_service_url: &str) -> kitchen_notifier::config::Config {
         let mut config = kitchen_notifier::config::Config::from_lookup(|_| None).unwrap();
         config.listen_addr = "127.0.0.1:0".parse().unwrap();
         config.exchange = self.exchange.name.clone();
@@ -103,7 +100,11 @@ impl System {
             unbind_grace: Duration::from_millis(500),
             ..Tuning::default()
         };
-        adjust(&mut config);
+        config
+    }
+
+    /// A kitchen-notifier in this runtime, started from `config`, once it is ready.
+    pub async fn notifier_from(config: kitchen_notifier::config::Config) -> Notifier {
         let app = kitchen_notifier::startup::Application::build(config)
             .await
             .expect("notifier starts");

@@ -6,4 +6,5 @@ mod floor;
 mod flow;
 mod helpers;
 mod instances;
+mod reliability;
 mod revocation;

@@ -177,12 +177,33 @@ async fn malformed_and_random_frames_get_their_close_codes() {
             frame(true, PING, &[b'p'; 126], true, 0),
             Outcome::Closed(1002),
         ),
-        // An unmasked client frame is accepted: fastwebsockets unmasks what is masked and does
-        // not tell whether a frame was. Masking protects proxies from browser-made frames, and
-        // browsers always mask, so the notifier loses nothing by it (README, "Behaviour").
+        // RFC 6455 § 5.1: a server must close on an unmasked client frame.
         (
             "an unmasked client frame",
             frame(true, TEXT, b"hello", false, 0),
+            Outcome::Closed(1002),
+        ),
+        (
+            "a close with a reserved code",
+            frame(true, 0x8, &1005u16.to_be_bytes(), true, 0),
+            Outcome::Closed(1002),
+        ),
+        (
+            "a text message whose fragments cut a character badly",
+            [
+                frame(false, TEXT, b"caf\xc3", true, 0),
+                frame(true, CONTINUATION, b"\x28", true, 0),
+            ]
+            .concat(),
+            Outcome::Closed(1007),
+        ),
+        (
+            "a character cut across fragments, well formed",
+            [
+                frame(false, TEXT, b"caf\xc3", true, 0),
+                frame(true, CONTINUATION, b"\xa9", true, 0),
+            ]
+            .concat(),
             Outcome::StillOpen,
         ),
         (

@@ -1,4 +1,4 @@
-use crate::helpers::{event, spawn_notifier};
+use crate::helpers::{event, spawn_notifier, spawn_notifier_with};
 
 #[tokio::test]
 async fn valid_ticket_connects_and_events_arrive_with_order_fields_at_top_level() {
@@ -116,4 +116,30 @@ async fn health_and_readiness() {
     assert_eq!(missing.status().as_u16(), 404);
     let body: serde_json::Value = missing.json().await.unwrap();
     assert!(body["detail"].is_string());
+}
+
+#[tokio::test]
+async fn with_metrics_addr_metrics_are_served_there_only() {
+    let notifier =
+        spawn_notifier_with(|config| config.metrics_addr = Some("127.0.0.1:0".parse().unwrap()))
+            .await;
+    let status = |url: String| async move { reqwest::get(url).await.unwrap().status().as_u16() };
+    assert_eq!(status(format!("{}/metrics", notifier.base())).await, 404);
+    let port = notifier.metrics_port.expect("a metrics listener");
+    let response = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    // Nothing else is served there.
+    assert_eq!(status(format!("http://127.0.0.1:{port}/readyz")).await, 404);
+    // Without it, /metrics stays on the main listener.
+    let plain = spawn_notifier().await;
+    assert!(plain.metrics_port.is_none());
+    assert_eq!(status(format!("{}/metrics", plain.base())).await, 200);
 }

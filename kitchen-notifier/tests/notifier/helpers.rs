@@ -100,6 +100,8 @@ pub struct TestNotifier {
     pub state: AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// Where `/metrics` is served when `METRICS_ADDR` is set.
+    pub metrics_port: Option<u16>,
     /// Deleted when the test is done (see `test_support::cleanup`).
     _exchange: TestExchange,
 }
@@ -128,6 +130,7 @@ pub async fn spawn_notifier_with(adjust: impl FnOnce(&mut Config)) -> TestNotifi
     adjust(&mut config);
     let app = Application::build(config).await.unwrap();
     let port = app.port();
+    let metrics_port = app.metrics_port();
     let state = app.state().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
@@ -140,6 +143,7 @@ pub async fn spawn_notifier_with(adjust: impl FnOnce(&mut Config)) -> TestNotifi
         state,
         stop: Some(stop),
         server,
+        metrics_port,
         _exchange: exchange,
     };
     notifier.wait_ready().await;

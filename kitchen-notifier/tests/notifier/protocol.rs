@@ -107,11 +107,14 @@ async fn pings_keep_a_live_client_and_silence_closes_it() {
 
 #[tokio::test]
 async fn a_slow_client_gets_resync_and_1013_without_slowing_the_others() {
-    let notifier = spawn_notifier_with(|config| config.tuning.client_backlog = 16).await;
+    // A backlog of 64 lets the fast reader be descheduled for a while on a loaded machine
+    // without counting as slow; 600 frames of ~50 KB still overflow what the slow client's
+    // socket buffers and backlog hold.
+    let notifier = spawn_notifier_with(|config| config.tuning.client_backlog = 64).await;
     let mut slow = notifier.connect("luigis").await;
     let fast = notifier.connect("luigis").await;
     let publisher = notifier.publisher().await;
-    const EVENTS: i64 = 400;
+    const EVENTS: i64 = 600;
     // The fast client reads everything as it comes.
     let reader = tokio::spawn(async move {
         let mut fast = fast;

@@ -137,7 +137,7 @@ pub(crate) async fn prepare(
     let processes = Processes::discover(common);
     raise_fd_limit((restaurants * sockets_per_restaurant) as u64 + 1024);
     let api = Api::new(&common.order_service)?;
-    let endpoint = Endpoint::resolve(&common.notifier, source_ips).await?;
+    let endpoint = Endpoint::resolve(&common.notifier, common.first_source_ip, source_ips).await?;
     let run_id = run_id();
     let restaurants = provision(&api, &run_id, restaurants).await?;
     let refresher = Refresher::start(&api, &restaurants);

@@ -154,7 +154,12 @@ pub async fn run(args: &IdleArgs) -> anyhow::Result<IdleReport> {
         eprintln!("loadgen: open-file limit {fd_limit} is below the largest step");
     }
     let api = Api::new(&args.common.order_service)?;
-    let endpoint = Endpoint::resolve(&args.common.notifier, args.source_ips).await?;
+    let endpoint = Endpoint::resolve(
+        &args.common.notifier,
+        args.common.first_source_ip,
+        args.source_ips,
+    )
+    .await?;
     let run_id = run_id();
     let restaurants = provision(&api, &run_id, args.restaurants).await?;
     let _refresher = Refresher::start(&api, &restaurants);

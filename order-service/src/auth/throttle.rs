@@ -177,12 +177,17 @@ pub struct ClientAddress(pub IpAddr);
 
 impl ClientAddress {
     pub fn key(&self) -> String {
-        match self.0.to_canonical() {
+        match self.network() {
             IpAddr::V4(v4) => v4.to_string(),
-            IpAddr::V6(v6) => {
-                let network = u128::from(v6) & (u128::MAX << 64);
-                format!("{}/64", Ipv6Addr::from(network))
-            }
+            IpAddr::V6(v6) => format!("{v6}/64"),
+        }
+    }
+
+    /// The address as it counts: an IPv4 address, or an IPv6 one's /64 (the rest zero).
+    pub fn network(&self) -> IpAddr {
+        match self.0.to_canonical() {
+            IpAddr::V4(v4) => IpAddr::V4(v4),
+            IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
         }
     }
 }

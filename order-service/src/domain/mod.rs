@@ -6,6 +6,7 @@ pub mod fields;
 pub mod kitchen;
 pub mod menu;
 pub mod orders;
+pub mod rate_limit;
 pub mod restaurants;
 pub mod roles;
 pub mod stations;

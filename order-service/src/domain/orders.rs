@@ -42,7 +42,7 @@ impl Quantity {
     }
 }
 
-/// The order's language: not blank, at most 35 characters.
+/// The order's language: not blank, at most 35 characters, no NUL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Language(String);
 
@@ -54,6 +54,7 @@ impl Language {
                 text.chars().count() <= LANGUAGE_MAX,
                 format!("must be at most {LANGUAGE_MAX} characters"),
             )
+            .check(!text.contains('\0'), super::text::NUL)
             .verdict(|| Language(text))
     }
 
@@ -122,6 +123,44 @@ pub fn check_line_count(count: usize) -> Result<(), Invalid> {
             format!("at most {MAX_LINES} lines per order"),
         )
         .verdict(|| ())
+}
+
+/// An Order's size as the JSON every copy of it has (event row, AMQP message, WebSocket
+/// frame, replay ring, events page), counted without building it. Should it not serialize
+/// (it always does), it counts as too large.
+pub fn serialized_len(order: &shared_types::Order) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    match serde_json::to_writer(&mut counter, order) {
+        Ok(()) => counter.0,
+        Err(_) => usize::MAX,
+    }
+}
+
+/// An Order must stay within `max_bytes` as JSON: each line copies the menu's names, and a
+/// confirm within every count and length bound could otherwise make a megabyte-sized Order
+/// that every change of it sends again.
+pub fn check_order_size(order: &shared_types::Order, max_bytes: usize) -> Result<(), FieldErrors> {
+    let bytes = serialized_len(order);
+    if bytes <= max_bytes {
+        return Ok(());
+    }
+    Err(FieldErrors::one(
+        "items",
+        format!(
+            "the order is too large ({bytes} bytes as JSON, at most {max_bytes}): \
+             send fewer lines, modifiers or shorter requests, or split it into several orders"
+        ),
+    ))
 }
 
 /// One line of a parsed confirm request.

@@ -10,6 +10,14 @@ fn too_long(max: usize) -> String {
 
 pub const NUL: &str = "must not contain a NUL character";
 
+/// A text looked up as given (a login's email, a staff member's): only the NUL is refused,
+/// since no stored value can hold one and PostgreSQL refuses the query.
+pub fn storable(text: &str) -> Result<&str, Invalid> {
+    Rules::default()
+        .check(!text.contains('\0'), NUL)
+        .verdict(|| text)
+}
+
 /// Any text of at most `MAX` characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Text<const MAX: usize>(String);

@@ -12,6 +12,7 @@ use crate::{
     domain::{
         accounts::{Email, Password, PersonName},
         fields::FieldErrors,
+        text,
     },
     dto::{Registered, TokenPair, UserDto},
     error::{ApiError, ApiResult},
@@ -22,11 +23,15 @@ use crate::{
 
 #[derive(Deserialize, ToSchema)]
 pub struct Register {
+    #[schema(format = "email", max_length = 254)]
     email: String,
-    /// At least 8 characters, not all digits.
-    #[schema(value_type = String)]
+    /// 8..=1024 characters, not all digits.
+    #[schema(value_type = String, min_length = 8, max_length = 1024, pattern = "[^0-9]")]
     password: SecretString,
+    /// At most 150 characters.
+    #[schema(max_length = 150, pattern = "^[^\\u0000]*$")]
     first_name: String,
+    #[schema(max_length = 150, pattern = "^[^\\u0000]*$")]
     last_name: String,
 }
 
@@ -83,6 +88,7 @@ pub async fn register(
 
 #[derive(Deserialize, ToSchema)]
 pub struct Login {
+    #[schema(pattern = "^[^\\u0000]*$")]
     email: String,
     #[schema(value_type = String)]
     password: SecretString,
@@ -102,7 +108,9 @@ pub async fn login(
     client: ClientAddress,
     Json(body): Json<Login>,
 ) -> ApiResult<axum::Json<TokenPair>> {
-    let email = body.email.trim();
+    let mut errors = FieldErrors::default();
+    let email = errors.take("email", text::storable(body.email.trim()));
+    let email = errors.or(email)?;
     // Before any Argon2 work: a limited attempt costs one read.
     let attempt = throttle::begin(&state.db, &state.login_limits, email, &client).await?;
     let credentials = storage::users::find_credentials(&state.db, email).await?;

@@ -8,13 +8,17 @@ use shared_types::{ErrorBody, Order, Slug};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use tokio::time::Instant;
+
 use crate::{
+    auth::throttle::ClientAddress,
     domain::{
         fields::FieldErrors,
         orders::{
             self, IdempotencyKey, Language, ModifierIds, Quantity, RawInput, SpecialRequests,
             TableIdentifier, ValidatedConfirm, ValidatedLine,
         },
+        rate_limit,
     },
     dto::PublicMenu,
     error::{ApiError, ApiResult},
@@ -28,22 +32,40 @@ use crate::{
 /// idempotency key and a replay compared with it.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct ConfirmRequest {
+    /// 1..=100 lines, each of this restaurant's active menu.
+    #[schema(min_items = 1, max_items = 100)]
     pub items: Vec<ConfirmLine>,
+    /// What the customer said or typed, at most 2000 characters.
+    #[schema(max_length = 2000, pattern = "^[^\\u0000]*$")]
     pub raw_input: String,
+    /// At most 50 characters; `null` or absent: none.
     #[serde(default)]
+    #[schema(max_length = 50, pattern = "^[^\\u0000]*$")]
     pub table_identifier: Option<String>,
+    /// Not blank, at most 35 characters; `null` or absent: `en`.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 35,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub language: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct ConfirmLine {
     pub menu_item_id: i64,
+    /// One of that item's own variants.
     pub variant_id: i64,
+    #[schema(minimum = 1, maximum = 99)]
     pub quantity: i64,
+    /// At most 20 of that item's own modifiers, none twice.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub modifier_ids: Option<Vec<i64>>,
+    /// At most 500 characters; empty is none.
     #[serde(default)]
+    #[schema(max_length = 500, pattern = "^[^\\u0000]*$")]
     pub special_requests: Option<String>,
 }
 
@@ -135,17 +157,26 @@ pub async fn menu(
     responses(
         (status = 201, description = "Confirmed", body = Order),
         (status = 200, description = "A replay of the same request with the same key: the first order", body = Order),
-        (status = 400, body = ErrorBody),
+        (status = 400, description = "An invalid field, or the order is too large (over `ORDER_MAX_BYTES` as JSON; `errors.items` says so)", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "The key was used with a different request", body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 503, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 429, description = "Too many confirms from this client address, or at this restaurant, within a minute; `Retry-After` says in how many seconds to try again",
+         body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds until a confirm would pass"))),
+        (status = 503, body = ErrorBody),
     ))]
 pub async fn confirm(
     State(state): State<AppState>,
+    client: ClientAddress,
     PathSlug(slug): PathSlug,
     headers: HeaderMap,
     Json(body): Json<ConfirmRequest>,
 ) -> ApiResult<Response> {
+    // Before any database work, so a flood from one address costs a lock and a map lookup.
+    state
+        .confirm_limits
+        .check_address(client.network(), Instant::now())
+        .map_err(|wait| too_many("address", wait))?;
     let key = match headers
         .get("idempotency-key")
         .map(|value| IdempotencyKey::parse(value.as_bytes()))
@@ -167,6 +198,17 @@ pub async fn confirm(
         )),
         None => None,
     };
+    // The body's own bounds first: they never change, so a retry of an order that was taken
+    // passes them too, and an invalid body (a NUL, which not even the stored copy of the
+    // request could hold) never reaches the database.
+    let request = match ValidatedConfirm::try_from(body) {
+        Ok(request) => request,
+        Err(invalid) => {
+            // An unknown restaurant is a 404 whatever the body.
+            restaurant_id(&state, &slug).await?;
+            return Err(invalid.into());
+        }
+    };
     if let Some((key, request)) = &keyed {
         // A retry must get the first order even if the menu changed since: look the key up
         // before validating against the menu. (The write checks again, for concurrent requests.)
@@ -177,35 +219,49 @@ pub async fn confirm(
             return replay(&state, existing).await;
         }
     }
-    let request = match ValidatedConfirm::try_from(body) {
-        Ok(request) => request,
-        Err(invalid) => {
-            // An unknown restaurant is a 404 whatever the body.
-            restaurant_id(&state, &slug).await?;
-            return Err(invalid.into());
-        }
-    };
     // The restaurant, its menu entries for these items and the lines' ids: one round trip.
     let context = storage::menu::order_context(&state.db, &slug, &request)
         .await?
         .ok_or_else(|| ApiError::not_found("Restaurant"))?;
+    // Replays above are not new orders and do not count here: this bounds what a restaurant's
+    // screens are sent.
+    state
+        .confirm_limits
+        .check_restaurant(context.restaurant_id, Instant::now())
+        .map_err(|wait| too_many("restaurant", wait))?;
     let priced = orders::price(&request, &context.menu)?;
-    let outcome = storage::orders::confirm(
-        &state.db,
-        storage::orders::NewOrder {
-            restaurant_id: context.restaurant_id,
-            slug: &slug,
-            request: &request,
-            priced: &priced,
-            line_ids: &context.line_ids,
-            idempotency: keyed.as_ref().map(|(key, request)| (key, request)),
-            trace_context: &telemetry::current_trace_context(),
-        },
-    )
-    .await?;
+    let trace_context = telemetry::current_trace_context();
+    let new = storage::orders::NewOrder {
+        restaurant_id: context.restaurant_id,
+        slug: &slug,
+        request: &request,
+        priced: &priced,
+        line_ids: &context.line_ids,
+        idempotency: keyed.as_ref().map(|(key, request)| (key, request)),
+        trace_context: &trace_context,
+    };
+    let event = storage::orders::confirmed_event(&new);
+    orders::check_order_size(&event.order, state.caps.order_max_bytes)?;
+    let outcome = storage::orders::confirm(&state.db, new, event).await?;
     match outcome {
         Confirmed::Created(order) => Ok((StatusCode::CREATED, axum::Json(order)).into_response()),
         existing => replay(&state, existing).await,
+    }
+}
+
+/// 429 for a confirm over its address's (`scope` "address") or restaurant's rate.
+fn too_many(scope: &'static str, wait: std::time::Duration) -> ApiError {
+    metrics::counter!("confirm_rate_limited_total", "scope" => scope).increment(1);
+    let seconds = rate_limit::retry_after_secs(wait);
+    let detail = match scope {
+        "address" => format!("Too many orders from this address; try again in {seconds} seconds."),
+        _ => format!(
+            "This restaurant is taking too many orders right now; try again in {seconds} seconds."
+        ),
+    };
+    ApiError::TooManyRequests {
+        detail,
+        retry_after_secs: seconds,
     }
 }
 

@@ -29,19 +29,25 @@ use crate::{
 /// `PATCH /api/kitchen/orders/{order_id}/` (documentation of the body; it is parsed into an
 /// `OrderPatch`).
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 #[allow(dead_code)]
 pub struct OrderPatchBody {
-    /// `confirmed`, `preparing`, `ready`, `completed` or `cancelled`.
-    status: Option<String>,
+    /// The status to move to (only the moves of the status machine are allowed).
+    #[schema(required = false)]
+    status: shared_types::OrderStatus,
     /// A rush ticket (not on a completed or cancelled order).
-    rush: Option<bool>,
+    #[schema(required = false)]
+    rush: bool,
 }
 
 /// `PATCH /api/kitchen/orders/{order_id}/items/`.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct LinesBody {
     /// Lines of this order (1..=100 ids).
+    #[schema(min_items = 1, max_items = 100)]
     line_ids: Vec<i64>,
     /// Crossed off (`true`) or restored (`false`).
     done: bool,
@@ -150,6 +156,13 @@ async fn kitchen_write(
         .get("idempotency-key")
         .map(|value| IdempotencyKey::parse(value.as_bytes()))
         .transpose()?;
+    // A body with a NUL anywhere is never a valid write, and the copy of the request kept
+    // with a key could not hold it (PostgreSQL's jsonb refuses `\u0000`): refused as it is.
+    if let Err(errors) = &write
+        && holds_nul(&body)
+    {
+        return Err(errors.clone().into());
+    }
     let operation = match &write {
         Ok(write) => write.operation(),
         Err(_) => "invalid",
@@ -217,6 +230,18 @@ async fn kitchen_write(
         // A concurrent request with this key answered first: its answer is the answer.
         Some(stored) => replay(stored),
         None => Ok((status, axum::Json(answer)).into_response()),
+    }
+}
+
+/// Whether any string or key of `value` contains a NUL character.
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(fields) => fields
+            .iter()
+            .any(|(key, value)| key.contains('\0') || holds_nul(value)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
 }
 
@@ -351,6 +376,7 @@ fn if_match_version(headers: &HeaderMap) -> ApiResult<Option<i32>> {
 pub struct KitchenListQuery {
     /// Only the orders with at least one line at this station (an id of the restaurant's
     /// stations); `all_day` then counts that station's lines only.
+    #[param(value_type = Option<i64>)]
     station: Option<String>,
 }
 
@@ -391,8 +417,12 @@ pub async fn active_orders(
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Events with `seq` above this (default 0).
+    #[param(minimum = 0)]
     after: Option<i64>,
-    /// At most this many (default 500, 1..=1000).
+    /// At most this many (default 500, 1..=1000). A page also stops before its events pass
+    /// `EVENTS_PAGE_MAX_BYTES` (4 MiB; at least one event is always sent): read on from its
+    /// last `seq` while that is below `last_seq`.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
@@ -423,7 +453,8 @@ pub async fn events(
             format!("must be between 1 and {EVENTS_MAX_LIMIT}"),
         ));
     }
-    match storage::events::page(&state.db, access.restaurant_id, after, limit).await? {
+    let max_bytes = i64::try_from(state.caps.events_page_max_bytes).unwrap_or(i64::MAX);
+    match storage::events::page(&state.db, access.restaurant_id, after, limit, max_bytes).await? {
         Page::Events { events, last_seq } => Ok(axum::Json(EventPage { events, last_seq })),
         Page::Gone { oldest_kept } => Err(ApiError::Gone(match oldest_kept {
             Some(oldest) => format!(

@@ -41,6 +41,12 @@ fn present_money<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Patch<Dec
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCategory {
+    /// Not blank, at most 200 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub name: String,
     #[serde(default)]
     pub sort_order: Option<i32>,
@@ -64,18 +70,20 @@ impl TryFrom<NewCategory> for CategoryDraft {
     }
 }
 
-/// `PATCH …/menu/categories/{category_id}/`: any of these, at least one.
+/// `PATCH …/menu/categories/{category_id}/`: any of these, at least one. Only `station_id`
+/// may be `null`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct CategoryPatch {
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$")]
     pub name: Patch<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i32>)]
+    #[schema(value_type = i32, required = false)]
     pub sort_order: Patch<i32>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool, required = false)]
     pub is_active: Patch<bool>,
     /// A station of this restaurant, or `null` for none.
     #[serde(default, deserialize_with = "present")]
@@ -115,27 +123,46 @@ impl TryFrom<CategoryPatch> for CategoryChanges {
 #[serde(deny_unknown_fields)]
 pub struct NewItem {
     pub category_id: i64,
+    /// Not blank, at most 200 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub name: String,
+    /// At most 2000 characters; `null` or absent: none.
     #[serde(default)]
+    #[schema(max_length = 2000, pattern = "^[^\\u0000]*$")]
     pub description: Option<String>,
+    /// An `http://` or `https://` URL of at most 2000 characters.
     #[serde(default)]
+    #[schema(max_length = 2000, pattern = "^https?://[^\\u0000]*$")]
     pub image_url: Option<String>,
     #[serde(default)]
     pub sort_order: Option<i32>,
     /// The item's own station (of this restaurant); `null` or absent: its category's.
     #[serde(default)]
     pub station_id: Option<i64>,
+    /// 1..=50 variants, at most one of them the default (else the first is).
+    #[schema(min_items = 1, max_items = 50)]
     pub variants: Vec<NewVariant>,
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub modifiers: Option<Vec<NewModifier>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewVariant {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub label: String,
+    /// Non-negative, at most 2 decimal places, at most 99999999.99.
     #[serde(with = "shared_types::money")]
-    #[schema(value_type = String, example = "14.99")]
+    #[schema(value_type = String, example = "14.99", pattern = "^0*[0-9]{1,8}(\\.[0-9]{1,2})?$")]
     pub price: Decimal,
     #[serde(default)]
     pub is_default: Option<bool>,
@@ -144,9 +171,14 @@ pub struct NewVariant {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewModifier {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub name: String,
     #[serde(with = "shared_types::money")]
-    #[schema(value_type = String, example = "2.00")]
+    #[schema(value_type = String, example = "2.00", pattern = "^0*[0-9]{1,8}(\\.[0-9]{1,2})?$")]
     pub price_adjustment: Decimal,
 }
 
@@ -240,23 +272,25 @@ impl TryFrom<NewItem> for ItemDraft {
     }
 }
 
+/// `PATCH …/menu/items/{item_id}/`: any of these. `null` clears `description`, `image_url` and
+/// `station_id`; the others may not be `null`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemPatch {
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$")]
     pub name: Patch<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = "^[^\\u0000]*$")]
     pub description: Patch<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = "^https?://[^\\u0000]*$")]
     pub image_url: Patch<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i32>)]
+    #[schema(value_type = i32, required = false)]
     pub sort_order: Patch<i32>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool, required = false)]
     pub is_active: Patch<bool>,
     /// The item's own station, or `null` to clear it (it is then made at its category's).
     #[serde(default, deserialize_with = "present")]
@@ -329,17 +363,18 @@ impl TryFrom<ItemPatch> for ItemChanges {
     }
 }
 
+/// `PATCH …/menu/variants/{variant_id}/`: any of these, none `null`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariantPatch {
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 100, pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$")]
     pub label: Patch<String>,
     #[serde(default, deserialize_with = "present_money")]
-    #[schema(value_type = Option<String>, example = "14.99")]
+    #[schema(value_type = String, required = false, example = "14.99", pattern = "^0*[0-9]{1,8}(\\.[0-9]{1,2})?$")]
     pub price: Patch<Decimal>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool, required = false)]
     pub is_default: Patch<bool>,
 }
 
@@ -363,14 +398,15 @@ impl TryFrom<VariantPatch> for VariantChanges {
     }
 }
 
+/// `PATCH …/menu/modifiers/{modifier_id}/`: any of these, none `null`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModifierPatch {
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 100, pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$")]
     pub name: Patch<String>,
     #[serde(default, deserialize_with = "present_money")]
-    #[schema(value_type = Option<String>, example = "2.00")]
+    #[schema(value_type = String, required = false, example = "2.00", pattern = "^0*[0-9]{1,8}(\\.[0-9]{1,2})?$")]
     pub price_adjustment: Patch<Decimal>,
 }
 

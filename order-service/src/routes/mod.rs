@@ -5,6 +5,7 @@ mod auth;
 mod customer;
 mod kitchen;
 mod menu;
+mod openapi;
 mod ops;
 pub mod pages;
 mod restaurants;
@@ -70,7 +71,7 @@ impl Modify for BearerAuth {
 /// Every route with its OpenAPI description: the router and the document come from the same
 /// list, so they cannot drift apart.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
@@ -100,7 +101,17 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(kitchen::ws_ticket))
         .routes(routes!(kitchen::ticket_key))
         .routes(routes!(stats::stats))
-        .split_for_parts()
+        .split_for_parts();
+    (router, completed(document))
+}
+
+/// The document with what every route of a kind shares (`openapi::complete`).
+fn completed(document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let Ok(mut json) = serde_json::to_value(&document) else {
+        return document;
+    };
+    openapi::complete(&mut json);
+    serde_json::from_value(json).unwrap_or(document)
 }
 
 /// Headers every response carries, and `Cache-Control: no-store` on every API response that

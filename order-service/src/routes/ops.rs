@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use axum::{Json, extract::State};
+use axum::{Json, extract::State, response::IntoResponse};
 use shared_types::ErrorBody;
 
 use crate::{dto::Health, error::ApiError, state::AppState};
@@ -27,9 +27,13 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
     }
 }
 
-/// Prometheus text format.
+/// Prometheus text format. When `METRICS_ADDR` is set, served there only, and 404 here.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
-pub async fn metrics() -> axum::response::Response {
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain"),
+              (status = 404, description = "Served on `METRICS_ADDR` instead", body = ErrorBody)))]
+pub async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+    if !state.metrics_on_main_listener {
+        return ApiError::NotFound("Not found.".into()).into_response();
+    }
     service_common::metrics::render().await
 }

@@ -11,19 +11,31 @@ use crate::{
         fields::FieldErrors,
         restaurants::{RestaurantName, new_restaurant_slug},
         roles::{Managers, StaffRole},
+        text,
     },
     dto::{MembershipDto, RestaurantDto, StaffDto},
     error::{ApiError, ApiResult},
     extract::{Json, PathParam},
     state::AppState,
-    storage::{self, restaurants::AddStaff},
+    storage::{
+        self,
+        restaurants::{AddStaff, NotCreated},
+    },
     telemetry,
 };
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewRestaurant {
+    /// Not blank, at most 200 characters; stored trimmed.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     name: String,
-    /// `^[a-z0-9]+(-[a-z0-9]+)*$`, at most 100 characters.
+    /// Lowercase words of letters and digits joined by single hyphens, at most 100
+    /// characters; `orders` is reserved.
+    #[schema(max_length = 100, pattern = "^(?!orders$)[a-z0-9]+(-[a-z0-9]+)*$")]
     slug: String,
 }
 
@@ -33,6 +45,7 @@ pub struct NewRestaurant {
         (status = 201, body = RestaurantDto),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "The caller owns `MAX_RESTAURANTS_PER_OWNER` restaurants already", body = ErrorBody),
         (status = 409, description = "Slug taken", body = ErrorBody),
     ))]
 pub async fn create(
@@ -44,9 +57,17 @@ pub async fn create(
     let name = errors.take("name", RestaurantName::parse(&body.name));
     let slug = errors.take("slug", new_restaurant_slug(&body.slug));
     let (name, slug) = errors.or(name.zip(slug))?;
-    let restaurant = storage::restaurants::insert(&state.db, &name, &slug, user.user_id)
+    let max = state.caps.max_restaurants_per_owner;
+    let restaurant = storage::restaurants::insert(&state.db, &name, &slug, user.user_id, max)
         .await?
-        .ok_or_else(|| ApiError::conflict("A restaurant with this slug already exists."))?;
+        .map_err(|refused| match refused {
+            NotCreated::SlugTaken => {
+                ApiError::conflict("A restaurant with this slug already exists.")
+            }
+            NotCreated::OwnerAtLimit => ApiError::Forbidden(format!(
+                "You own {max} restaurants, the most one account may create."
+            )),
+        })?;
     Ok((
         StatusCode::CREATED,
         axum::Json(RestaurantDto {
@@ -83,9 +104,20 @@ pub async fn list(
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewStaff {
+    /// A registered user's email.
+    #[schema(pattern = "^[^\\u0000]*$")]
     email: String,
-    /// `manager` or `kitchen`.
+    #[schema(value_type = StaffRoleName)]
     role: String,
+}
+
+/// A role a staff member can be given (documentation of `role`, parsed into a `StaffRole`).
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum StaffRoleName {
+    Manager,
+    Kitchen,
 }
 
 #[utoipa::path(post, path = "/api/restaurants/{slug}/staff/", tag = "restaurants", request_body = NewStaff,
@@ -103,11 +135,14 @@ pub async fn add_staff(
     access: Access<Managers>,
     Json(body): Json<NewStaff>,
 ) -> ApiResult<(StatusCode, axum::Json<StaffDto>)> {
-    let role = StaffRole::parse(&body.role)
-        .ok_or_else(|| ApiError::field("role", "must be 'manager' or 'kitchen'"))?;
-    match storage::restaurants::add_staff(&state.db, access.restaurant_id, body.email.trim(), role)
-        .await?
-    {
+    let mut errors = FieldErrors::default();
+    let email = errors.take("email", text::storable(body.email.trim()));
+    let role = StaffRole::parse(&body.role);
+    if role.is_none() {
+        errors.add("role", "must be 'manager' or 'kitchen'");
+    }
+    let (email, role) = errors.or(email.zip(role))?;
+    match storage::restaurants::add_staff(&state.db, access.restaurant_id, email, role).await? {
         AddStaff::Added { user_id, email } => Ok((
             StatusCode::CREATED,
             axum::Json(StaffDto {

@@ -28,7 +28,12 @@ use crate::{
 #[serde(deny_unknown_fields)]
 pub struct StationBody {
     /// 1..=50 characters, not blank; unique at the restaurant whatever its case.
-    #[schema(example = "grill")]
+    #[schema(
+        example = "grill",
+        min_length = 1,
+        max_length = 50,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub name: String,
 }
 

@@ -22,8 +22,10 @@ use crate::{
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
     /// Start of the window, inclusive (RFC 3339; default: 24 hours before `to`).
+    #[param(format = DateTime)]
     from: Option<String>,
     /// End of the window, exclusive (RFC 3339; default: now). At most 31 days after `from`.
+    #[param(format = DateTime)]
     to: Option<String>,
 }
 

@@ -56,14 +56,16 @@ pub enum Page {
     Gone { oldest_kept: Option<i64> },
 }
 
-/// The events with `seq > after`, oldest first, at most `limit`, and the restaurant's newest
-/// `seq`, read in one snapshot.
+/// The events with `seq > after`, oldest first, at most `limit` and at most `max_bytes` of
+/// payload (but at least one), and the restaurant's newest `seq`, read in one snapshot. A page
+/// cut short shows as its last event's `seq` being below `last_seq`, as for `limit`.
 #[tracing::instrument(name = "db.events.page", skip_all)]
 pub async fn page(
     db: &PgPool,
     restaurant: Uuid,
     after: i64,
     limit: i64,
+    max_bytes: i64,
 ) -> Result<Page, sqlx::Error> {
     let mut tx = db.begin().await?;
     sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -81,12 +83,22 @@ pub async fn page(
         tx.commit().await?;
         return Ok(Page::Gone { oldest_kept });
     }
+    // The first `limit` events, cut where their payloads' running total passes `max_bytes`;
+    // the first one always goes, so a reader makes progress whatever its size.
     let events = sqlx::query_scalar!(
-        r#"SELECT payload AS "payload: Json<OrderEvent>" FROM order_events
-           WHERE restaurant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"#,
+        r#"SELECT payload AS "payload!: Json<OrderEvent>" FROM (
+             SELECT payload, seq,
+                    sum(payload_bytes) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) AS through,
+                    row_number() OVER (ORDER BY seq) AS n
+             FROM (SELECT payload, payload_bytes, seq FROM order_events
+                   WHERE restaurant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) first
+           ) counted
+           WHERE n = 1 OR through <= $4
+           ORDER BY seq"#,
         restaurant,
         after,
-        limit
+        limit,
+        max_bytes
     )
     .fetch_all(&mut *tx)
     .await?;

@@ -145,19 +145,10 @@ pub enum Confirmed {
     },
 }
 
-/// Writes a confirmed order, its lines and its `order.confirmed` event in one statement (so one
-/// implicit transaction): the lines' ids were taken beforehand (`menu::order_context`), so the
-/// order, its event and every row are built before anything is written, and nothing is held
-/// open between round trips.
-#[tracing::instrument(name = "db.orders.confirm", skip_all)]
-pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::Error> {
-    let line_ids = new.line_ids;
-    let priced_lines = &new.priced.lines;
-    if line_ids.len() != priced_lines.len() {
-        return Err(sqlx::Error::Protocol(
-            "fewer order line ids than lines".into(),
-        ));
-    }
+/// The new order and its `order.confirmed` event as they will be written (its `seq` and
+/// `occurred_at` are set by the write): built before anything is stored, so its size can be
+/// judged first.
+pub fn confirmed_event(new: &NewOrder<'_>) -> OrderEvent {
     let now = now_micros();
     let order = Order {
         id: Uuid::now_v7(),
@@ -173,21 +164,41 @@ pub async fn confirm(db: &PgPool, new: NewOrder<'_>) -> Result<Confirmed, sqlx::
         language: new.request.language.as_str().to_owned(),
         created_at: now,
         updated_at: now,
-        items: order_items(line_ids, priced_lines),
+        items: order_items(new.line_ids, &new.priced.lines),
         rush: false,
         recalled_at: None,
         status_changed_at: now,
         ready_at: None,
         completed_at: None,
     };
-    let event = OrderEvent {
+    OrderEvent {
         event_id: Uuid::now_v7(),
         event: EventKind::OrderConfirmed,
         seq: 0,
         occurred_at: now,
         restaurant: new.slug.clone(),
         order,
-    };
+    }
+}
+
+/// Writes a confirmed order (`event`, from [`confirmed_event`]), its lines and its event in one
+/// statement (so one implicit transaction): the lines' ids were taken beforehand
+/// (`menu::order_context`), so the order, its event and every row are built before anything is
+/// written, and nothing is held open between round trips.
+#[tracing::instrument(name = "db.orders.confirm", skip_all)]
+pub async fn confirm(
+    db: &PgPool,
+    new: NewOrder<'_>,
+    event: OrderEvent,
+) -> Result<Confirmed, sqlx::Error> {
+    let line_ids = new.line_ids;
+    let priced_lines = &new.priced.lines;
+    if line_ids.len() != priced_lines.len() || event.order.items.len() != line_ids.len() {
+        return Err(sqlx::Error::Protocol(
+            "fewer order line ids than lines".into(),
+        ));
+    }
+    let now = event.occurred_at;
     let order = &event.order;
     let lines = LineColumns::new(line_ids, priced_lines);
     // The sequence row (the restaurant's lock) is taken once the order's row is in (and the

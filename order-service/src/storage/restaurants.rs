@@ -21,31 +21,54 @@ pub struct Restaurant {
     pub created_at: DateTime<Utc>,
 }
 
-/// Inserts a restaurant owned by `owner`; `None` when the slug is taken.
+/// Why a restaurant was not created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotCreated {
+    SlugTaken,
+    /// The owner has `max_per_owner` restaurants already.
+    OwnerAtLimit,
+}
+
+/// Inserts a restaurant owned by `owner`, unless the slug is taken or the owner already owns
+/// `max_per_owner`. The owner's user row is locked first, and the count read in a statement
+/// after that (so in a snapshot that sees every create committed before the lock was given):
+/// concurrent creates by one owner take turns, and none goes past the limit.
 #[tracing::instrument(name = "db.restaurants.insert", skip_all)]
 pub async fn insert(
     db: &PgPool,
     name: &RestaurantName,
     slug: &Slug,
     owner: Uuid,
-) -> Result<Option<Restaurant>, sqlx::Error> {
+    max_per_owner: u32,
+) -> Result<Result<Restaurant, NotCreated>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query!("SELECT id FROM users WHERE id = $1 FOR UPDATE", owner)
+        .fetch_optional(&mut *tx)
+        .await?;
     let result = sqlx::query_as!(
         Restaurant,
         r#"WITH r AS (
-            INSERT INTO restaurants (id, name, slug, owner_id) VALUES ($1, $2, $3, $4)
+            INSERT INTO restaurants (id, name, slug, owner_id)
+            SELECT $1, $2, $3, $4
+            WHERE (SELECT count(*) FROM restaurants WHERE owner_id = $4) < $5
             RETURNING id, name, slug, created_at),
          s AS (INSERT INTO restaurant_sequences (restaurant_id) SELECT id FROM r)
          SELECT id AS "id!", name AS "name!", slug AS "slug!", created_at AS "created_at!" FROM r"#,
         Uuid::now_v7(),
         name.as_str(),
         slug.as_str(),
-        owner
+        owner,
+        i64::from(max_per_owner)
     )
-    .fetch_one(db)
+    .fetch_optional(&mut *tx)
     .await;
     match result {
-        Ok(restaurant) => Ok(Some(restaurant)),
-        Err(e) if is_unique_violation(&e, "restaurants_slug_key") => Ok(None),
+        Ok(Some(restaurant)) => {
+            tx.commit().await?;
+            Ok(Ok(restaurant))
+        }
+        Ok(None) => Ok(Err(NotCreated::OwnerAtLimit)),
+        Err(e) if is_unique_violation(&e, "restaurants_slug_key") => Ok(Err(NotCreated::SlugTaken)),
         Err(e) => Err(e),
     }
 }

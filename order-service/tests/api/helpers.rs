@@ -30,6 +30,8 @@ pub struct TestApp {
     pub config: Config,
     /// The app's password hasher: tests count its verifications.
     pub passwords: PasswordHasher,
+    /// Where `/metrics` is served when `METRICS_ADDR` is set.
+    pub metrics_port: Option<u16>,
     /// Removed when the test is done (see `test_support::cleanup`); shared by the instances
     /// started with [`TestApp::another_instance`].
     database: Arc<TestDatabase>,
@@ -73,6 +75,7 @@ async fn start(
         .await
         .expect("app builds");
     let port = app.port();
+    let metrics_port = app.metrics_port();
     let db = app.db().clone();
     let passwords = app.passwords().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -83,6 +86,7 @@ async fn start(
         api: ApiClient::new(format!("http://127.0.0.1:{port}")),
         db,
         passwords,
+        metrics_port,
         database,
         exchange,
         config,

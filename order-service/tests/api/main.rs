@@ -2,6 +2,7 @@
 //! PostgreSQL, one fresh database per test.
 
 mod auth;
+mod caps;
 mod customer;
 mod errors;
 mod events;
