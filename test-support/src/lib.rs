@@ -3,6 +3,7 @@
 pub mod amqp;
 pub mod api;
 pub mod cleanup;
+pub mod cluster;
 pub mod database;
 pub mod metrics;
 pub mod proxy;
