@@ -52,6 +52,10 @@ pub struct Config {
     pub events_page_max_bytes: u64,
     /// Restaurants one account may own (`MAX_RESTAURANTS_PER_OWNER`).
     pub max_restaurants_per_owner: u32,
+    /// How often the outbox relay looks for unpublished rows without being woken: the safety
+    /// net for a lost wake. Not an environment variable; tests set a long one to see that the
+    /// wakes alone deliver.
+    pub outbox_poll_interval: Duration,
 }
 
 /// Confirms per minute, per client address and per restaurant (`None`: unlimited).
@@ -272,6 +276,7 @@ impl Config {
             notifier_public_url,
             web_dir,
             login_limits: LoginLimits::default(),
+            outbox_poll_interval: Duration::from_secs(5),
         })
     }
 }

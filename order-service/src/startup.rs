@@ -7,7 +7,7 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use sqlx::{
     ConnectOptions, Connection, PgPool,
-    postgres::{PgConnectOptions, PgConnection, PgPoolOptions},
+    postgres::{PgConnectOptions, PgConnection, PgPoolOptions, PgSslMode},
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -16,10 +16,14 @@ use crate::{
     auth::{password::PasswordHasher, tickets::TicketSigner, tokens::TokenKeys},
     config::Config,
     domain::rate_limit::ConfirmLimits,
-    events::relay::{self, RelaySettings},
+    events::{
+        relay::{self, RelaySettings},
+        wake::{self, OutboxWake},
+    },
     routes::{self, pages::Pages},
     state::{AppState, Caps},
     storage,
+    storage::order_cache::{self, OrderCache},
 };
 
 pub struct Application {
@@ -67,11 +71,14 @@ impl Application {
                 events_page_max_bytes: config.events_page_max_bytes,
                 max_restaurants_per_owner: config.max_restaurants_per_owner,
             },
+            outbox: OutboxWake::new(),
+            orders: Arc::new(OrderCache::new(order_cache::DEFAULT_CAPACITY)),
             metrics_on_main_listener: config.metrics_addr.is_none(),
         };
         let metrics_listener = service_common::net::listen_metrics(config.metrics_addr)?;
-        let relay = RelaySettings::new(&config.amqp_url, &config.exchange)
+        let mut relay = RelaySettings::new(&config.amqp_url, &config.exchange)
             .map_err(|why| anyhow::anyhow!("AMQP_URL: {why}"))?;
+        relay.poll_interval = config.outbox_poll_interval;
         Ok(Self {
             listener,
             metrics_listener,
@@ -122,6 +129,12 @@ impl Application {
         let relay = tokio::spawn(relay::run(
             self.state.db.clone(),
             self.relay.clone(),
+            self.state.outbox.clone(),
+            stop.clone(),
+        ));
+        let wake_forwarder = tokio::spawn(wake::run_forwarder(
+            self.state.db.connect_options().as_ref().clone(),
+            self.state.outbox.clone(),
             stop.clone(),
         ));
         let router = routes::router(self.state.clone(), &self.config.cors_allowed_origins);
@@ -160,6 +173,7 @@ impl Application {
                 "the outbox relay did not stop in time; its rows stay for the next relay"
             );
         }
+        let _ = tokio::time::timeout(bounded, wake_forwarder).await;
         let _ = tokio::time::timeout(bounded, pruner).await;
         let _ = tokio::time::timeout(bounded, auth_pruner).await;
         self.state.db.close().await;
@@ -167,11 +181,38 @@ impl Application {
     }
 }
 
+/// Whether the database is on this machine (a loopback address or a Unix socket) and neither
+/// `DATABASE_URL` nor `PGSSLMODE` asks for a TLS mode: sqlx would then try TLS first
+/// (`prefer`), which encrypts traffic that never leaves the machine.
+fn tls_is_pointless(database_url: &str, pgsslmode_set: bool) -> bool {
+    let Ok(options) = PgConnectOptions::from_str(database_url) else {
+        return false;
+    };
+    let mode_asked = database_url.to_ascii_lowercase().contains("sslmode=") || pgsslmode_set;
+    let host = options.get_host();
+    let local = host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    local && !mode_asked
+}
+
 /// Connects to `DATABASE_URL`, creating the database if it does not exist yet, and applies the
 /// migrations. Retries for a while, so the service may start before PostgreSQL is ready.
 pub async fn connect_database(config: &Config) -> anyhow::Result<PgPool> {
-    let options = PgConnectOptions::from_str(&config.database_url)
-        .context("invalid DATABASE_URL")?
+    let mut options =
+        PgConnectOptions::from_str(&config.database_url).context("invalid DATABASE_URL")?;
+    if tls_is_pointless(
+        &config.database_url,
+        std::env::var_os("PGSSLMODE").is_some(),
+    ) {
+        // TLS over loopback protects nothing and cost 5-10 % of throughput (docs/BENCHMARKS.md).
+        options = options.ssl_mode(PgSslMode::Disable);
+    }
+    let options = options
         .log_statements(tracing::log::LevelFilter::Debug)
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
     let mut delay = Duration::from_millis(250);
@@ -231,4 +272,34 @@ async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Resul
     }
     let _ = admin.close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tls_is_pointless;
+
+    #[test]
+    fn tls_is_left_out_only_on_this_machine_and_when_no_mode_is_asked_for() {
+        for local in [
+            "postgres://postgres@127.0.0.1:5432/kitchen",
+            "postgres://postgres@localhost/kitchen",
+            "postgres://postgres@[::1]:5432/kitchen",
+            "postgres://postgres@127.0.0.2/kitchen",
+            "postgres:///kitchen?host=/var/run/postgresql",
+        ] {
+            assert!(tls_is_pointless(local, false), "{local}");
+            assert!(!tls_is_pointless(local, true), "{local} with PGSSLMODE");
+        }
+        for remote_or_asked in [
+            "postgres://postgres@db.internal:5432/kitchen",
+            "postgres://postgres@10.0.0.5/kitchen",
+            "postgres://postgres@127.0.0.1/kitchen?sslmode=require",
+            "postgres://postgres@localhost/kitchen?SSLMODE=prefer",
+        ] {
+            assert!(
+                !tls_is_pointless(remote_or_asked, false),
+                "{remote_or_asked}"
+            );
+        }
+    }
 }

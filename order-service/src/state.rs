@@ -7,7 +7,9 @@ use crate::{
         password::PasswordHasher, throttle::LoginLimits, tickets::TicketSigner, tokens::TokenKeys,
     },
     domain::rate_limit::ConfirmLimits,
+    events::wake::OutboxWake,
     routes::pages::Pages,
+    storage::order_cache::OrderCache,
 };
 
 /// What every handler may use. Cheap to clone: everything inside is shared.
@@ -24,6 +26,10 @@ pub struct AppState {
     pub confirm_limits: Arc<ConfirmLimits>,
     /// What the request bounds of an order and of an events page are.
     pub caps: Caps,
+    /// Woken after each committed change, so the outbox relay publishes it at once.
+    pub outbox: Arc<OutboxWake>,
+    /// The orders this instance wrote last, so a kitchen write need not read them back.
+    pub orders: Arc<OrderCache>,
     /// False when `/metrics` has a listener of its own (`METRICS_ADDR`).
     pub metrics_on_main_listener: bool,
 }

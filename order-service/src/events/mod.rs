@@ -2,3 +2,4 @@
 
 pub mod publisher;
 pub mod relay;
+pub mod wake;

@@ -21,11 +21,13 @@ use lapin::types::{AMQPValue, FieldTable};
 use service_common::{amqp::BrokerNodes, backoff::backoff, telemetry};
 
 use super::publisher::{Outgoing, Publisher};
+use super::wake::OutboxWake;
 use crate::telemetry::TraceContext;
 
 /// `pg_try_advisory_lock` key of the active relay ("kitchen1" in ASCII).
 pub const RELAY_LOCK_KEY: i64 = 0x6b69_7463_6865_6e31;
-/// The channel the `order_events` insert trigger notifies.
+/// The channel a standby instance's wake forwarder (`wake`) and the `staff_outbox` insert
+/// trigger notify.
 pub const NOTIFY_CHANNEL: &str = "outbox_new";
 /// A relay query that takes longer than this means a stalled database link: step down.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -81,10 +83,15 @@ enum Ended {
 }
 
 /// Runs until `stop`: as standby, or as the active relay.
-pub async fn run(db: PgPool, settings: RelaySettings, stop: CancellationToken) {
+pub async fn run(
+    db: PgPool,
+    settings: RelaySettings,
+    wake: Arc<OutboxWake>,
+    stop: CancellationToken,
+) {
     let mut failures = 0u32;
     loop {
-        let wait = match lead(&db, &settings, &stop).await {
+        let wait = match lead(&db, &settings, &wake, &stop).await {
             Ok(Ended::Stopped) => return,
             Ok(Ended::Standby) => {
                 failures = 0;
@@ -111,6 +118,7 @@ pub async fn run(db: PgPool, settings: RelaySettings, stop: CancellationToken) {
 async fn lead(
     db: &PgPool,
     settings: &RelaySettings,
+    wake: &OutboxWake,
     stop: &CancellationToken,
 ) -> Result<Ended, sqlx::Error> {
     let mut conn = bounded(PgConnection::connect_with(&db.connect_options())).await?;
@@ -128,7 +136,8 @@ async fn lead(
     }
     tracing::info!("outbox relay is active");
     metrics::gauge!("outbox_relay_active").set(1.0);
-    let result = publish_while_leader(db, settings, stop, &mut conn).await;
+    let result = publish_while_leader(db, settings, wake, stop, &mut conn).await;
+    wake.set_leading(false);
     metrics::gauge!("outbox_relay_active").set(0.0);
     let _ = tokio::time::timeout(Duration::from_secs(1), conn.close()).await;
     result
@@ -137,11 +146,15 @@ async fn lead(
 async fn publish_while_leader(
     db: &PgPool,
     settings: &RelaySettings,
+    wake: &OutboxWake,
     stop: &CancellationToken,
     conn: &mut PgConnection,
 ) -> Result<Ended, sqlx::Error> {
     let mut listener = bounded(PgListener::connect_with(db)).await?;
     bounded(listener.listen(NOTIFY_CHANNEL)).await?;
+    // From here on this instance's changes wake this relay in memory; other instances'
+    // reach it through the listener.
+    wake.set_leading(true);
     let mut backlog_checked: Option<Instant> = None;
 
     let mut publisher: Option<Publisher> = None;
@@ -219,6 +232,7 @@ async fn publish_while_leader(
         };
         tokio::select! {
             _ = stop.cancelled() => {}
+            _ = wake.woken() => {}
             notified = listener.recv() => {
                 if let Err(error) = notified {
                     // The listener reconnects on its next recv; don't spin meanwhile.

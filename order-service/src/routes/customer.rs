@@ -244,7 +244,11 @@ pub async fn confirm(
     orders::check_order_size(&event.order, state.caps.order_max_bytes)?;
     let outcome = storage::orders::confirm(&state.db, new, event).await?;
     match outcome {
-        Confirmed::Created(order) => Ok((StatusCode::CREATED, axum::Json(order)).into_response()),
+        Confirmed::Created(order) => {
+            state.outbox.committed();
+            state.orders.put(context.restaurant_id, &order);
+            Ok((StatusCode::CREATED, axum::Json(order)).into_response())
+        }
         existing => replay(&state, existing).await,
     }
 }

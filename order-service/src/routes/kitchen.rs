@@ -149,6 +149,12 @@ async fn kitchen_write(
     write: Result<KitchenWrite, FieldErrors>,
     body: Value,
 ) -> ApiResult<Response> {
+    if let Ok(write) = &write
+        && !headers.contains_key("idempotency-key")
+        && let Some(order) = write_on_cached_copy(state, user, order_id, headers, write).await?
+    {
+        return Ok(axum::Json(order).into_response());
+    }
     let current = storage::orders::find_for_staff(&state.db, order_id, user.user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Order"))?;
@@ -245,6 +251,51 @@ fn holds_nul(value: &Value) -> bool {
     }
 }
 
+/// The write decided on this instance's copy of the order (`storage::order_cache`), checking
+/// the caller's access in the write itself: one round trip instead of two. `None` whenever
+/// that is not a plain change that committed (no copy, an If-Match to parse or not matching,
+/// nothing to change, a refusal, a stale copy, a caller who is not staff): the ordinary path
+/// then answers, from a fresh read, exactly as it would have.
+async fn write_on_cached_copy(
+    state: &AppState,
+    user: &AuthUser,
+    order_id: Uuid,
+    headers: &HeaderMap,
+    write: &KitchenWrite,
+) -> ApiResult<Option<Order>> {
+    let Some(cached) = state.orders.get(order_id) else {
+        return Ok(None);
+    };
+    if headers.contains_key(header::IF_MATCH) {
+        return Ok(None);
+    }
+    let Ok(Decision::Change(change)) = kitchen::decide(&cached.order, write, storage::now_micros())
+    else {
+        return Ok(None);
+    };
+    let trace = telemetry::current_trace_context();
+    let written = storage::orders::apply(
+        &state.db,
+        &cached,
+        &change,
+        None,
+        Some(user.user_id),
+        &trace,
+    )
+    .await?;
+    match written {
+        Some(order) => {
+            state.outbox.committed();
+            state.orders.put(cached.restaurant_id, &order);
+            Ok(Some(order))
+        }
+        None => {
+            state.orders.forget(order_id);
+            Ok(None)
+        }
+    }
+}
+
 enum Written {
     Changed(Order),
     Unchanged(Order),
@@ -299,8 +350,10 @@ async fn write_with_retries(
             });
         let trace = telemetry::current_trace_context();
         if let Some(order) =
-            storage::orders::apply(&state.db, &current, &change, keyed, &trace).await?
+            storage::orders::apply(&state.db, &current, &change, keyed, None, &trace).await?
         {
+            state.outbox.committed();
+            state.orders.put(current.restaurant_id, &order);
             return Ok(Written::Changed(order));
         }
         // Someone else changed the order between our read and our write.

@@ -8,6 +8,7 @@
 pub mod events;
 pub mod login_failures;
 pub mod menu;
+pub mod order_cache;
 pub mod orders;
 pub mod restaurants;
 pub mod sessions;

@@ -460,15 +460,18 @@ pub struct StoredAnswer {
 }
 
 /// Writes `change` (decided on `from`) and records its event, in one statement (so one implicit
-/// transaction and one round trip): the order's row, only if it is still at the version read;
-/// then its lines crossed off or restored, the answer under the idempotency key, the
-/// restaurant's `seq` and the event. `None` when the order had moved on: nothing was written.
+/// transaction and one round trip): the order's row, only if it is still at the version read
+/// (and, with `staff_check`, only if that user is still owner or staff of its restaurant: for
+/// a `from` that was not read with that check, see `order_cache`); then its lines crossed off
+/// or restored, the answer under the idempotency key, the restaurant's `seq` and the event.
+/// `None` when the order had moved on (or the user is not staff): nothing was written.
 #[tracing::instrument(name = "db.orders.apply", skip_all)]
 pub async fn apply(
     db: &PgPool,
     from: &StaffOrder,
     change: &Change,
     keyed: Option<KeyedAnswer<'_>>,
+    staff_check: Option<Uuid>,
     trace_context: &TraceContext,
 ) -> Result<Option<Order>, sqlx::Error> {
     let order = &change.order;
@@ -488,6 +491,9 @@ pub async fn apply(
                 recalled_at = $11, status_changed_at = $12, ready_at = $13, completed_at = $14,
                 first_ready_at = COALESCE(first_ready_at, $13)
             WHERE id = $3 AND version = $15
+              AND ($22::uuid IS NULL
+                   OR EXISTS (SELECT 1 FROM restaurants r WHERE r.id = $2 AND r.owner_id = $22)
+                   OR EXISTS (SELECT 1 FROM staff s WHERE s.restaurant_id = $2 AND s.user_id = $22))
             RETURNING id),
          crossed AS (
             UPDATE order_items SET done_at = $16
@@ -522,6 +528,8 @@ pub async fn apply(
         keyed.as_ref().map(|k| Json(k.request)) as _,
         keyed.as_ref().map(|k| k.status as i16),
         keyed.as_ref().map(|k| Json(k.body)) as _,
+        // $22: whose access is checked here.
+        staff_check,
     )
     .fetch_optional(db)
     .await?;

@@ -357,8 +357,12 @@ async fn recall_is_refused_30_minutes_after_the_move() {
         let db = app.db.clone();
         let order_id = order_id.clone();
         async move {
+            // As every write of an order does, this one bumps its version (which is what
+            // tells the service's copy of the order that it is stale).
             sqlx::query(
-                "UPDATE orders SET status_changed_at = now() - make_interval(mins => $2::int) WHERE id = $1::uuid",
+                "UPDATE orders SET status_changed_at = now() - make_interval(mins => $2::int),
+                                   version = version + 1
+                 WHERE id = $1::uuid",
             )
             .bind(order_id)
             .bind(minutes as i32)

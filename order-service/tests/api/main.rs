@@ -14,6 +14,8 @@ mod menu;
 mod migrations;
 mod openapi;
 mod ops;
+mod order_cache;
+mod outbox_wake;
 mod pages;
 mod restaurants;
 mod stations;
