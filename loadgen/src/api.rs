@@ -294,8 +294,13 @@ impl Api {
     }
 
     /// Places an order tagged `tag` (see `bookkeeping::table_identifier`); with the new order's
-    /// id on success.
-    pub async fn confirm(&self, slug: &str, menu: MenuIds, tag: u64) -> (Outcome, Option<String>) {
+    /// id and its line's id on success.
+    pub async fn confirm(
+        &self,
+        slug: &str,
+        menu: MenuIds,
+        tag: u64,
+    ) -> (Outcome, Option<(String, i64)>) {
         let request = self
             .http
             .post(self.url(&format!("/api/order/{slug}/confirm/")))
@@ -314,10 +319,15 @@ impl Api {
         let status = response.status().as_u16();
         match response.bytes().await {
             Ok(bytes) => {
-                let id = serde_json::from_slice::<Value>(&bytes)
+                let ids = serde_json::from_slice::<Value>(&bytes)
                     .ok()
-                    .and_then(|order| order["id"].as_str().map(str::to_owned));
-                (Outcome::Status(status), id)
+                    .and_then(|order| {
+                        Some((
+                            order["id"].as_str()?.to_owned(),
+                            order["items"][0]["id"].as_i64()?,
+                        ))
+                    });
+                (Outcome::Status(status), ids)
             }
             Err(error) => (transport(&error), None),
         }
@@ -329,15 +339,59 @@ impl Api {
             .patch(self.url(&format!("/api/kitchen/orders/{order_id}/")))
             .bearer_auth(session.access())
             .json(&json!({"status": status.as_str()}));
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(error) => return transport(&error),
+        answer(request).await
+    }
+
+    /// One of the kitchen floor's writes (API.md, Kitchen floor) on an order.
+    pub async fn floor_write(
+        &self,
+        session: &Session,
+        order_id: &str,
+        write: FloorWrite,
+    ) -> Outcome {
+        let path = format!("/api/kitchen/orders/{order_id}/");
+        let request = match write {
+            FloorWrite::Rush => self
+                .http
+                .patch(self.url(&path))
+                .json(&json!({"rush": true})),
+            FloorWrite::LineDone(line) => self
+                .http
+                .patch(self.url(&format!("{path}items/")))
+                .json(&json!({"line_ids": [line], "done": true})),
+            FloorWrite::Recall => self.http.post(self.url(&format!("{path}recall/"))),
         };
-        let status = response.status().as_u16();
-        // Read the body so the connection goes back to the pool.
-        match response.bytes().await {
-            Ok(_) => Outcome::Status(status),
-            Err(error) => transport(&error),
+        answer(request.bearer_auth(session.access())).await
+    }
+}
+
+/// The kitchen floor's writes, as the `http` scenario's `--kitchen-floor` makes them.
+#[derive(Clone, Copy, Debug)]
+pub enum FloorWrite {
+    Rush,
+    LineDone(i64),
+    Recall,
+}
+
+impl FloorWrite {
+    pub fn label(self) -> &'static str {
+        match self {
+            FloorWrite::Rush => "rush",
+            FloorWrite::LineDone(_) => "items",
+            FloorWrite::Recall => "recall",
         }
+    }
+}
+
+/// Sends a load-path request and reads its body (so the connection goes back to the pool).
+async fn answer(request: reqwest::RequestBuilder) -> Outcome {
+    let response = match request.send().await {
+        Ok(response) => response,
+        Err(error) => return transport(&error),
+    };
+    let status = response.status().as_u16();
+    match response.bytes().await {
+        Ok(_) => Outcome::Status(status),
+        Err(error) => transport(&error),
     }
 }

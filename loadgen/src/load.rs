@@ -10,7 +10,7 @@ use futures_util::{StreamExt, stream};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::api::{Api, Outcome};
+use crate::api::{Api, FloorWrite, Outcome};
 use crate::bookkeeping::{Attribution, SocketLog, Status, lock};
 use crate::setup::Restaurant;
 use crate::sockets::{self, Endpoint};
@@ -21,6 +21,8 @@ use crate::stats::{Histogram, Summary};
 pub struct HttpStats {
     pub confirm: Histogram,
     pub patch: Histogram,
+    /// The kitchen floor's writes by kind (`--kitchen-floor`).
+    pub floor: BTreeMap<&'static str, Histogram>,
     /// Since the last `take_window` (soak).
     pub window: Histogram,
     pub ok: u64,
@@ -40,6 +42,9 @@ impl HttpStats {
     pub fn summary(&self, seconds: f64) -> HttpSummary {
         let mut all = self.confirm.clone();
         all.merge(&self.patch);
+        for writes in self.floor.values() {
+            all.merge(writes);
+        }
         let seconds = seconds.max(1e-9);
         HttpSummary {
             requests: all.count(),
@@ -51,6 +56,11 @@ impl HttpStats {
             latency: all.summary(),
             confirm: self.confirm.summary(),
             patch: self.patch.summary(),
+            floor: self
+                .floor
+                .iter()
+                .map(|(kind, writes)| (kind.to_string(), writes.summary()))
+                .collect(),
             errors: self.errors.clone(),
             schedule_lag: (self.lag.count() > 0).then(|| self.lag.summary()),
         }
@@ -70,6 +80,9 @@ pub struct HttpSummary {
     pub latency: Summary,
     pub confirm: Summary,
     pub patch: Summary,
+    /// The kitchen floor's writes by kind (rush, items, recall), when the run made them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub floor: BTreeMap<String, Summary>,
     pub errors: BTreeMap<String, u64>,
     /// With --rate: how late orders started against their schedule (the workers could not
     /// keep up when this grows).
@@ -129,6 +142,8 @@ pub struct Load {
     pub sockets: Arc<Vec<u32>>,
     pub http: Arc<Mutex<HttpStats>>,
     pub attribution: Arc<Mutex<Attribution>>,
+    /// Each order also gets the kitchen floor's writes: rush, its line crossed off, a recall.
+    pub kitchen_floor: bool,
 }
 
 impl Load {
@@ -144,6 +159,7 @@ impl Load {
             sockets: Arc::new(sockets),
             http: Arc::default(),
             attribution,
+            kitchen_floor: false,
         }
     }
 
@@ -193,17 +209,65 @@ impl Load {
         if !self.record(true, sent, &outcome, tag, Status::Confirmed) {
             return;
         }
-        let Some(id) = id else {
+        let Some((id, line)) = id else {
             *lock(&self.http)
                 .errors
-                .entry("confirm answer without id".into())
+                .entry("confirm answer without ids".into())
                 .or_default() += 1;
             return;
         };
+        if self.kitchen_floor {
+            self.with_floor_writes(restaurant, &id, line).await;
+            return;
+        }
         for status in Status::MOVES {
             let sent = lock(&self.attribution).sending(tag, status, sockets);
             let outcome = self.api.move_order(&restaurant.cook, &id, status).await;
             if !self.record(false, sent, &outcome, tag, status) {
+                return;
+            }
+        }
+        lock(&self.http).orders_completed += 1;
+    }
+
+    /// After the confirm: rush, preparing, the line crossed off (the order's only line, so it
+    /// is ready), recall (back to preparing), ready, completed; each after the previous answer.
+    async fn with_floor_writes(&self, restaurant: &Restaurant, id: &str, line: i64) {
+        enum Step {
+            Floor(FloorWrite),
+            Move(Status),
+        }
+        let steps = [
+            Step::Floor(FloorWrite::Rush),
+            Step::Move(Status::Preparing),
+            Step::Floor(FloorWrite::LineDone(line)),
+            Step::Floor(FloorWrite::Recall),
+            Step::Move(Status::Ready),
+            Step::Move(Status::Completed),
+        ];
+        for step in steps {
+            let sent = Instant::now();
+            let (outcome, kind) = match step {
+                Step::Floor(write) => (
+                    self.api.floor_write(&restaurant.cook, id, write).await,
+                    Some(write.label()),
+                ),
+                Step::Move(status) => (
+                    self.api.move_order(&restaurant.cook, id, status).await,
+                    None,
+                ),
+            };
+            let micros = sent.elapsed().as_micros() as u64;
+            let mut http = lock(&self.http);
+            match kind {
+                Some(kind) => http.floor.entry(kind).or_default().record(micros),
+                None => http.patch.record(micros),
+            }
+            http.window.record(micros);
+            if outcome.is_success() {
+                http.ok += 1;
+            } else {
+                *http.errors.entry(outcome.label()).or_default() += 1;
                 return;
             }
         }

@@ -120,6 +120,9 @@ pub fn http_section(http: &HttpSummary, seconds: f64) -> String {
     latency_row(&mut table, "http (all)", &http.latency);
     latency_row(&mut table, "http confirm", &http.confirm);
     latency_row(&mut table, "http patch", &http.patch);
+    for (kind, writes) in &http.floor {
+        latency_row(&mut table, &format!("http {kind}"), writes);
+    }
     if let Some(lag) = &http.schedule_lag {
         latency_row(&mut table, "start lag vs rate", lag);
     }

@@ -29,6 +29,10 @@ pub struct HttpArgs {
     /// Restaurants the orders are spread over (every change locks its restaurant's row).
     #[arg(long, default_value_t = 1)]
     pub restaurants: usize,
+    /// Each order also gets the kitchen floor's writes (rush, a line crossed off, a recall),
+    /// timed by kind beside the status PATCHes.
+    #[arg(long)]
+    pub kitchen_floor: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -71,12 +75,13 @@ pub async fn run(args: &HttpArgs) -> anyhow::Result<HttpReport> {
     let restaurants = provision(&api, &run_id, args.restaurants).await?;
     let _refresher = Refresher::start(&api, &restaurants);
     let sockets = vec![0; restaurants.len()];
-    let load = Load::new(
+    let mut load = Load::new(
         api,
         restaurants,
         sockets,
         Arc::new(Mutex::new(Attribution::new())),
     );
+    load.kitchen_floor = args.kitchen_floor;
 
     let cpu_start = processes.cpu_snapshot();
     let elapsed = load.run(&plan).await;
