@@ -44,7 +44,11 @@ common=(--order-service http://127.0.0.1:18080 --notifier ws://127.0.0.1:18081
 case $SCENARIO in
   http) "$BIN/loadgen" http --workers 16 --restaurants 16 "${common[@]}" ;;
   floor) "$BIN/loadgen" http --workers 16 --restaurants 16 --kitchen-floor "${common[@]}" ;;
-  rate5) "$BIN/loadgen" fanout --restaurants 1 --sockets-per-restaurant 50 --workers 4 --rate 5 "${common[@]}" ;;
+  rate5) "$BIN/loadgen" fanout --restaurants 1 --sockets-per-restaurant 50 --workers 4 --rate 5 \
+           --broker-tap amqp://guest:guest@127.0.0.1:5672/%2f --exchange "$TAG" "${common[@]}" ;;
   flat500) "$BIN/loadgen" fanout --restaurants 1 --sockets-per-restaurant 500 --workers 4 "${common[@]}" ;;
   *) echo "unknown scenario $SCENARIO" >&2; exit 2 ;;
 esac | tee "$OUT/$NAME.txt"
+# The relay's lags (means from their sums and counts), for the per-hop breakdown.
+curl -sf 127.0.0.1:18080/metrics | grep -E '^outbox_(fetch|confirm)_lag_seconds_(sum|count)' \
+  | tee "$OUT/$NAME.relay.txt"

@@ -267,7 +267,7 @@ impl Outbox {
                     sqlx::query_as!(
                         Pending,
                         r#"SELECT position, event_id, routing_key, payload::text AS "body!",
-                                  trace_context AS "trace_context: Json<TraceContext>"
+                                  trace_context AS "trace_context: Json<TraceContext>", occurred_at
                            FROM order_events WHERE published_at IS NULL ORDER BY position LIMIT $1"#,
                         limit
                     )
@@ -280,7 +280,7 @@ impl Outbox {
                     sqlx::query_as!(
                         Pending,
                         r#"SELECT position, event_id, routing_key, payload::text AS "body!",
-                                  trace_context AS "trace_context: Json<TraceContext>"
+                                  trace_context AS "trace_context: Json<TraceContext>", occurred_at
                            FROM staff_outbox WHERE published_at IS NULL ORDER BY position LIMIT $1"#,
                         limit
                     )
@@ -342,6 +342,16 @@ struct Pending {
     /// The payload as stored: the message body, byte for byte.
     body: String,
     trace_context: Json<TraceContext>,
+    /// When the change was stamped (in its write, before its commit): what the lags below
+    /// count from.
+    occurred_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Seconds from `stamped` to now, for the lag histograms (0 if the clocks disagree).
+fn seconds_since(stamped: chrono::DateTime<chrono::Utc>) -> f64 {
+    (chrono::Utc::now() - stamped)
+        .to_std()
+        .map_or(0.0, |lag| lag.as_secs_f64())
 }
 
 /// Publishes one batch of unpublished rows of `outbox` in `position` order and marks the
@@ -359,6 +369,12 @@ async fn publish_pending(
     let rows = outbox.pending(conn, settings.batch_size).await?;
     if rows.is_empty() {
         return Ok(Ok(0));
+    }
+    // Each row's way out, in two hops: its commit and the relay's wake and read, then the
+    // publish and the broker's confirm (docs/BENCHMARKS.md has the breakdown per hop).
+    let fetched = metrics::histogram!("outbox_fetch_lag_seconds");
+    for row in &rows {
+        fetched.record(seconds_since(row.occurred_at));
     }
     // A span per message, child of the request that made the change; its context goes into the
     // message headers, so the consumer's span continues the same trace.
@@ -407,6 +423,10 @@ async fn publish_pending(
         .publish_batch(&messages, settings.confirm_timeout)
         .await;
     if confirmed > 0 {
+        let published = metrics::histogram!("outbox_confirm_lag_seconds");
+        for row in &rows[..confirmed] {
+            published.record(seconds_since(row.occurred_at));
+        }
         let positions: Vec<i64> = rows[..confirmed].iter().map(|row| row.position).collect();
         outbox.mark_published(conn, &positions).await?;
         tracing::debug!(published = confirmed, ?outbox, "published outbox rows");
