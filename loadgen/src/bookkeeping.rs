@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Deserialize;
 
@@ -60,6 +60,22 @@ pub struct Frame {
     pub seq: Option<i64>,
     pub status: Option<String>,
     pub table_identifier: Option<String>,
+    /// When order-service decided the change (its clock, the machine's).
+    pub updated_at: Option<String>,
+}
+
+/// An RFC 3339 time as a wall-clock instant.
+pub fn wall_time(text: &str) -> Option<SystemTime> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(SystemTime::from)
+}
+
+/// `later - earlier` in microseconds, 0 if it is not later.
+pub fn micros_between(earlier: SystemTime, later: SystemTime) -> u64 {
+    later
+        .duration_since(earlier)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// How a frame's `seq` relates to what the socket has seen.
@@ -159,6 +175,10 @@ impl SeqTracker {
 
 struct Pending {
     sent: Instant,
+    /// The same moment on the wall clock, to compare with the server's times.
+    sent_wall: SystemTime,
+    /// Whether a frame of this event has arrived yet.
+    seen: bool,
     /// Sockets that have not received this event yet; the entry goes at 0.
     remaining: u32,
 }
@@ -171,6 +191,10 @@ pub struct Attribution {
     /// Since the last `take_window` (soak).
     pub window: Histogram,
     pub unattributed: u64,
+    /// Per event: from just before the request to the server's decision (`updated_at`).
+    pub sent_to_decided: Histogram,
+    /// Per frame: from the server's decision to the frame's arrival.
+    pub decided_to_frame: Histogram,
 }
 
 impl Default for Attribution {
@@ -187,6 +211,8 @@ impl Attribution {
             by_status: Default::default(),
             window: Histogram::new(),
             unattributed: 0,
+            sent_to_decided: Histogram::new(),
+            decided_to_frame: Histogram::new(),
         }
     }
 
@@ -198,6 +224,8 @@ impl Attribution {
                 (tag, status),
                 Pending {
                     sent,
+                    sent_wall: SystemTime::now(),
+                    seen: false,
                     remaining: sockets,
                 },
             );
@@ -210,13 +238,29 @@ impl Attribution {
         self.pending.remove(&(tag, status));
     }
 
-    /// A socket received the (non-duplicate) frame of this event at `at`.
-    pub fn arrived(&mut self, tag: u64, status: Status, at: Instant) -> Option<Duration> {
+    /// A socket received the (non-duplicate) frame of this event at `at`; `decided` is the
+    /// order's `updated_at` in it.
+    pub fn arrived(
+        &mut self,
+        tag: u64,
+        status: Status,
+        at: Instant,
+        decided: Option<SystemTime>,
+    ) -> Option<Duration> {
         let Some(pending) = self.pending.get_mut(&(tag, status)) else {
             self.unattributed += 1;
             return None;
         };
         let delay = at.saturating_duration_since(pending.sent);
+        if let Some(decided) = decided {
+            if !pending.seen {
+                self.sent_to_decided
+                    .record(micros_between(pending.sent_wall, decided));
+            }
+            self.decided_to_frame
+                .record(micros_between(decided, pending.sent_wall + delay));
+        }
+        pending.seen = true;
         pending.remaining = pending.remaining.saturating_sub(1);
         if pending.remaining == 0 {
             self.pending.remove(&(tag, status));
@@ -296,9 +340,10 @@ impl SocketLog {
                 .and_then(parse_tag)
                 .zip(frame.status.as_deref().and_then(Status::parse));
             let mut attribution = lock(attribution);
+            let decided = frame.updated_at.as_deref().and_then(wall_time);
             match key {
                 Some((tag, status)) => {
-                    attribution.arrived(tag, status, at);
+                    attribution.arrived(tag, status, at, decided);
                 }
                 None => attribution.unattributed += 1,
             }
@@ -392,20 +437,43 @@ mod tests {
     }
 
     #[test]
+    fn the_servers_decision_splits_each_delay_in_two() {
+        let mut a = Attribution::new();
+        let sent = a.sending(7, Status::Ready, 2);
+        let sent_wall = a.pending[&(7, Status::Ready)].sent_wall;
+        let decided = sent_wall + Duration::from_millis(1);
+        for after in [3, 5] {
+            a.arrived(
+                7,
+                Status::Ready,
+                sent + Duration::from_millis(after),
+                Some(decided),
+            );
+        }
+        // Once per event: the request's way in; per frame: the rest of its way.
+        assert_eq!(a.sent_to_decided.count(), 1);
+        assert_eq!(a.sent_to_decided.max(), Some(1_000));
+        assert_eq!(a.decided_to_frame.count(), 2);
+        assert_eq!(a.decided_to_frame.max(), Some(4_000));
+        assert!(wall_time("2026-12-03T11:20:18.635349Z").is_some());
+        assert_eq!(wall_time("yesterday"), None);
+    }
+
+    #[test]
     fn each_socket_is_attributed_once_then_forgotten() {
         let mut a = Attribution::new();
         let sent = a.sending(7, Status::Ready, 2);
         let later = sent + Duration::from_millis(3);
         assert_eq!(
-            a.arrived(7, Status::Ready, later),
+            a.arrived(7, Status::Ready, later, None),
             Some(Duration::from_millis(3))
         );
         assert_eq!(a.in_flight(), 1);
-        assert!(a.arrived(7, Status::Ready, later).is_some());
+        assert!(a.arrived(7, Status::Ready, later, None).is_some());
         assert_eq!(a.in_flight(), 0);
         // A third socket's frame, or one for an event never sent, has no send time.
-        assert_eq!(a.arrived(7, Status::Ready, later), None);
-        assert_eq!(a.arrived(8, Status::Confirmed, later), None);
+        assert_eq!(a.arrived(7, Status::Ready, later, None), None);
+        assert_eq!(a.arrived(8, Status::Confirmed, later, None), None);
         assert_eq!(a.unattributed, 2);
         assert_eq!(a.delay.count(), 2);
         assert_eq!(a.by_status[Status::Ready as usize].count(), 2);

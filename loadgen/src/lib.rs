@@ -1,5 +1,7 @@
 //! loadgen: drives a running kitchen system only through its public API (REST and the kitchen
-//! WebSocket), so it measures what a client sees. The binary is a thin CLI over `scenarios`.
+//! WebSocket), so it measures what a client sees; `fanout --broker-tap` adds a queue of its own
+//! on the events exchange, to split an event's way to the screen in hops. The binary is a thin
+//! CLI over `scenarios`.
 
 pub mod api;
 pub mod bookkeeping;
@@ -12,3 +14,4 @@ pub mod scenarios;
 pub mod setup;
 pub mod sockets;
 pub mod stats;
+pub mod tap;

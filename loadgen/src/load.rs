@@ -459,6 +459,8 @@ impl Kitchen {
                 .iter()
                 .map(|&s| (s.as_str(), attribution.by_status[s as usize].summary()))
                 .collect(),
+            sent_to_decided: attribution.sent_to_decided.summary(),
+            decided_to_frame: attribution.decided_to_frame.summary(),
             drain_seconds: drained.as_secs_f64(),
             ..FrameReport::default()
         };
@@ -512,5 +514,11 @@ pub struct FrameReport {
     /// From just before the HTTP request to the frame's arrival, per event and socket.
     pub delay: Summary,
     pub delay_by_status: BTreeMap<&'static str, Summary>,
+    /// Per event: from just before the request to order-service's decision (the order's
+    /// `updated_at`, on the same machine's clock): the request's way in.
+    pub sent_to_decided: Summary,
+    /// Per frame: from that decision to the frame's arrival: the write, its commit, the relay,
+    /// the broker, the notifier and the socket.
+    pub decided_to_frame: Summary,
     pub drain_seconds: f64,
 }

@@ -10,6 +10,7 @@ use crate::bookkeeping::Status;
 use crate::load::{FrameReport, HttpSummary};
 use crate::procfs::CpuLine;
 use crate::stats::Summary;
+use crate::tap::TapReport;
 
 /// A scenario's results.
 pub trait Report: Serialize {
@@ -167,8 +168,24 @@ pub fn frames_section(frames: &FrameReport) -> String {
             latency_row(&mut delays, &format!("  {status}"), summary);
         }
     }
+    if frames.sent_to_decided.count > 0 {
+        latency_row(&mut delays, "sent -> decided", &frames.sent_to_decided);
+        latency_row(&mut delays, "decided -> frame", &frames.decided_to_frame);
+    }
     latency_row(&mut delays, "ws handshake", &frames.handshake);
     format!("{}\n{}", table.render(), delays.render())
+}
+
+pub fn tap_section(tap: &TapReport) -> String {
+    let mut hops = latency_header();
+    latency_row(&mut hops, "decided -> stamped", &tap.decided_to_stamped);
+    latency_row(&mut hops, "stamped -> broker", &tap.stamped_to_broker);
+    latency_row(&mut hops, "decided -> broker", &tap.decided_to_broker);
+    format!(
+        "at loadgen's broker queue (unreadable messages: {})\n{}\n",
+        tap.unreadable,
+        hops.render()
+    )
 }
 
 pub fn cpu_section(cpu: &[CpuLine]) -> String {

@@ -14,10 +14,11 @@ use crate::bookkeeping::Attribution;
 use crate::common::{Common, run_id};
 use crate::load::{FrameReport, HttpSummary, Kitchen, Load, Plan};
 use crate::procfs::{CpuLine, Processes, raise_fd_limit};
-use crate::report::{Report, cpu_section, frames_section, http_section};
+use crate::report::{Report, cpu_section, frames_section, http_section, tap_section};
 use crate::scenarios::seconds;
 use crate::setup::{Refresher, provision};
 use crate::sockets::Endpoint;
+use crate::tap::{BrokerTap, TapReport};
 
 #[derive(Args, Clone, Debug, Serialize)]
 pub struct FanoutArgs {
@@ -47,6 +48,13 @@ pub struct FanoutArgs {
     /// Loopback source addresses (127.0.0.2, ...) to spread the sockets over.
     #[arg(long, default_value_t = 4)]
     pub source_ips: u8,
+    /// AMQP URL of the broker: also time each event at a queue of loadgen's own on the events
+    /// exchange, to split its delay in hops (decided, stamped, at the broker, on the screen).
+    #[arg(long)]
+    pub broker_tap: Option<String>,
+    /// The events exchange (order-service's `KITCHEN_EXCHANGE`), for `--broker-tap`.
+    #[arg(long, default_value = "kitchen.events")]
+    pub exchange: String,
 }
 
 impl FanoutArgs {
@@ -62,6 +70,8 @@ impl FanoutArgs {
             orders: None,
             drain_secs: 2.0,
             source_ips: 4,
+            broker_tap: None,
+            exchange: "kitchen.events".into(),
         }
     }
 
@@ -96,6 +106,9 @@ pub struct FanoutReport {
     pub cpu: Vec<CpuLine>,
     /// The notifier's resident memory at the end of the load, sockets still open.
     pub notifier_rss_kib: Option<u64>,
+    /// With `--broker-tap`: the hops up to the broker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broker_tap: Option<TapReport>,
 }
 
 impl Report for FanoutReport {
@@ -103,7 +116,7 @@ impl Report for FanoutReport {
 
     fn table(&self) -> String {
         format!(
-            "fanout {}: {} restaurants x {} sockets, {} workers, rate {}\n\n{}\n{}\n{}",
+            "fanout {}: {} restaurants x {} sockets, {} workers, rate {}\n\n{}\n{}\n{}{}",
             self.run_id,
             self.params.restaurants,
             self.params.sockets_per_restaurant,
@@ -113,6 +126,9 @@ impl Report for FanoutReport {
                 .map_or_else(|| "flat out".into(), |r| format!("{r} orders/s")),
             http_section(&self.http, self.load_seconds),
             frames_section(&self.frames),
+            self.broker_tap
+                .as_ref()
+                .map_or_else(String::new, tap_section),
             cpu_section(&self.cpu)
         )
     }
@@ -178,6 +194,10 @@ pub async fn run(args: &FanoutArgs) -> anyhow::Result<FanoutReport> {
         refresher: _refresher,
     } = prepared;
 
+    let tap = match &args.broker_tap {
+        Some(url) => Some(BrokerTap::start(url, &args.exchange).await?),
+        None => None,
+    };
     let cpu_start = processes.cpu_snapshot();
     let elapsed = load.run(&plan).await;
     let notifier_rss_kib = processes.notifier.and_then(crate::procfs::rss_kb);
@@ -185,6 +205,10 @@ pub async fn run(args: &FanoutArgs) -> anyhow::Result<FanoutReport> {
         .drain(&load.api, &load.restaurants, drain, &load.attribution)
         .await;
     let cpu = processes.cpu_snapshot().since(&cpu_start);
+    let broker_tap = match tap {
+        Some(tap) => Some(tap.finish().await),
+        None => None,
+    };
 
     let load_seconds = elapsed.as_secs_f64();
     let http = crate::bookkeeping::lock(&load.http).summary(load_seconds);
@@ -198,5 +222,6 @@ pub async fn run(args: &FanoutArgs) -> anyhow::Result<FanoutReport> {
         frames,
         cpu,
         notifier_rss_kib,
+        broker_tap,
     })
 }
