@@ -188,7 +188,9 @@ fn tls_is_pointless(database_url: &str, pgsslmode_set: bool) -> bool {
     let Ok(options) = PgConnectOptions::from_str(database_url) else {
         return false;
     };
-    let mode_asked = database_url.to_ascii_lowercase().contains("sslmode=") || pgsslmode_set;
+    // Any TLS parameter (`sslmode`, sqlx's `ssl-mode`, a root certificate, …) is a choice.
+    let query = database_url.split_once('?').map_or("", |(_, query)| query);
+    let mode_asked = query.to_ascii_lowercase().contains("ssl") || pgsslmode_set;
     let host = options.get_host();
     let local = host.starts_with('/')
         || host.eq_ignore_ascii_case("localhost")
@@ -210,6 +212,9 @@ pub async fn connect_database(config: &Config) -> anyhow::Result<PgPool> {
         std::env::var_os("PGSSLMODE").is_some(),
     ) {
         // TLS over loopback protects nothing and cost 5-10 % of throughput (docs/BENCHMARKS.md).
+        tracing::info!(
+            "the database is on this machine: connecting without TLS (set sslmode to choose)"
+        );
         options = options.ssl_mode(PgSslMode::Disable);
     }
     let options = options
@@ -295,6 +300,8 @@ mod tests {
             "postgres://postgres@10.0.0.5/kitchen",
             "postgres://postgres@127.0.0.1/kitchen?sslmode=require",
             "postgres://postgres@localhost/kitchen?SSLMODE=prefer",
+            "postgres://postgres@127.0.0.1/kitchen?ssl-mode=verify-full",
+            "postgres://postgres@127.0.0.1/kitchen?sslrootcert=/etc/ca.pem",
         ] {
             assert!(
                 !tls_is_pointless(remote_or_asked, false),

@@ -158,6 +158,9 @@ async fn publish_while_leader(
     let mut backlog_checked: Option<Instant> = None;
 
     let mut publisher: Option<Publisher> = None;
+    // The staff outbox is read when something may have arrived there (at start, on a
+    // NOTIFY, at each poll), not on every wake by an order change: one query less per batch.
+    let mut staff_due = true;
     let mut broker_failures = 0u32;
     let mut next_connect = Instant::now();
     loop {
@@ -204,8 +207,17 @@ async fn publish_while_leader(
             // Each is published in its own `position` order, which keeps a restaurant's
             // events in `seq` order; staff messages are in no sequence.
             for outbox in [Outbox::OrderEvents, Outbox::Staff] {
+                if matches!(outbox, Outbox::Staff) && !staff_due {
+                    continue;
+                }
                 match publish_pending(conn, active, settings, outbox).await? {
-                    Ok(published) => more |= published == settings.batch_size as usize,
+                    Ok(published) => {
+                        let full = published == settings.batch_size as usize;
+                        more |= full;
+                        if matches!(outbox, Outbox::Staff) {
+                            staff_due = full;
+                        }
+                    }
                     Err(error) => {
                         tracing::warn!(%error, "publishing failed; will reconnect to the broker");
                         publisher = None;
@@ -232,15 +244,18 @@ async fn publish_while_leader(
         };
         tokio::select! {
             _ = stop.cancelled() => {}
+            // This instance's own order changes: they never write staff messages.
             _ = wake.woken() => {}
             notified = listener.recv() => {
+                // Another instance's wake, or the staff outbox's trigger.
+                staff_due = true;
                 if let Err(error) = notified {
                     // The listener reconnects on its next recv; don't spin meanwhile.
                     tracing::warn!(%error, "outbox listener lost its connection");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             }
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep(wait) => staff_due = true,
         }
     }
 }

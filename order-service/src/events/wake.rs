@@ -71,26 +71,39 @@ pub async fn run_forwarder(
     let mut conn: Option<PgConnection> = None;
     loop {
         tokio::select! {
-            _ = stop.cancelled() => return,
+            _ = stop.cancelled() => {
+                if let Some(link) = conn.take() {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), link.close()).await;
+                }
+                return;
+            }
             _ = wake.forward.notified() => {}
         }
-        if conn.is_none() {
-            conn = connect(&options).await;
-        }
-        let Some(link) = conn.as_mut() else {
-            // The poll will find the change; try the database again at the next wake.
-            continue;
-        };
-        let sent = tokio::time::timeout(
-            Duration::from_secs(5),
-            sqlx::query("SELECT pg_notify($1, '')")
-                .bind(NOTIFY_CHANNEL)
-                .execute(&mut *link),
-        )
-        .await;
-        if !matches!(sent, Ok(Ok(_))) {
-            tracing::debug!("could not pass an outbox wake on; the relay's poll will find it");
+        // A link that died while idle (a restarted server, an idle timeout on the way) fails
+        // the first send: then once more on a new connection, before leaving it to the poll.
+        for _ in 0..2 {
+            if conn.is_none() {
+                conn = connect(&options).await;
+            }
+            let Some(link) = conn.as_mut() else {
+                continue;
+            };
+            let sent = tokio::time::timeout(
+                Duration::from_secs(5),
+                sqlx::query("SELECT pg_notify($1, '')")
+                    .bind(NOTIFY_CHANNEL)
+                    .execute(&mut *link),
+            )
+            .await;
+            if matches!(sent, Ok(Ok(_))) {
+                break;
+            }
             conn = None;
+        }
+        if conn.is_none() {
+            tracing::warn!(
+                "could not pass an outbox wake on to the active relay; its poll will find the change"
+            );
         }
     }
 }

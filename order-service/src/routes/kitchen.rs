@@ -253,9 +253,12 @@ fn holds_nul(value: &Value) -> bool {
 
 /// The write decided on this instance's copy of the order (`storage::order_cache`), checking
 /// the caller's access in the write itself: one round trip instead of two. `None` whenever
-/// that is not a plain change that committed (no copy, an If-Match to parse or not matching,
-/// nothing to change, a refusal, a stale copy, a caller who is not staff): the ordinary path
-/// then answers, from a fresh read, exactly as it would have.
+/// that is not a plain change that committed (no copy, an If-Match, nothing to change, a
+/// refusal, a copy gone stale, a caller who is not staff): the ordinary path then answers from
+/// a fresh read. The copy is taken out while in use, so a concurrent request on this instance
+/// takes the ordinary path: whatever the timing, each answer is one that a read and a write
+/// without a copy could have given (of two status moves decided on the same state, exactly one
+/// wins).
 async fn write_on_cached_copy(
     state: &AppState,
     user: &AuthUser,
@@ -263,14 +266,16 @@ async fn write_on_cached_copy(
     headers: &HeaderMap,
     write: &KitchenWrite,
 ) -> ApiResult<Option<Order>> {
-    let Some(cached) = state.orders.get(order_id) else {
-        return Ok(None);
-    };
     if headers.contains_key(header::IF_MATCH) {
         return Ok(None);
     }
+    let Some(cached) = state.orders.take(order_id) else {
+        return Ok(None);
+    };
     let Ok(Decision::Change(change)) = kitchen::decide(&cached.order, write, storage::now_micros())
     else {
+        // Nothing to write from this copy: it is still as good as it was.
+        state.orders.restore(cached);
         return Ok(None);
     };
     let trace = telemetry::current_trace_context();
@@ -283,17 +288,12 @@ async fn write_on_cached_copy(
         &trace,
     )
     .await?;
-    match written {
-        Some(order) => {
-            state.outbox.committed();
-            state.orders.put(cached.restaurant_id, &order);
-            Ok(Some(order))
-        }
-        None => {
-            state.orders.forget(order_id);
-            Ok(None)
-        }
+    // A copy that failed its write stays out: it is stale (or the caller has no access).
+    if let Some(order) = &written {
+        state.outbox.committed();
+        state.orders.put(cached.restaurant_id, order);
     }
+    Ok(written)
 }
 
 enum Written {

@@ -1,6 +1,6 @@
 //! The orders this instance wrote last, kept in memory so a kitchen write can skip reading the
-//! order back: each write is decided on the cached copy and stored only if the order is still
-//! at that copy's `version` (every change bumps it, and `orders::apply` is the only writer of
+//! order back: each write is decided on the cached copy (taken out meanwhile) and stored only
+//! if the order is still at that copy's `version` (every change bumps it, and `orders::apply` is the only writer of
 //! an order after its confirm), so a stale copy costs one failed write and the ordinary read,
 //! never a wrong answer. (So an order changed by hand, in psql, must get `version + 1` too, as
 //! the tests' back-dating does.) Only active orders are kept, at most `capacity`, the oldest (by their
@@ -32,9 +32,18 @@ impl OrderCache {
         }
     }
 
-    /// The order as this instance last wrote it, if it is still kept.
-    pub fn get(&self, order_id: Uuid) -> Option<StaffOrder> {
-        self.lock().get(&order_id).cloned()
+    /// The order as this instance last wrote it, if it is still kept; it is taken out, so no
+    /// concurrent request decides on the same copy (see `routes::kitchen`).
+    pub fn take(&self, order_id: Uuid) -> Option<StaffOrder> {
+        self.lock().remove(&order_id)
+    }
+
+    /// Puts back a copy taken and not written with, unless a newer one came in meanwhile.
+    pub fn restore(&self, copy: StaffOrder) {
+        let mut orders = self.lock();
+        if orders.len() < self.capacity {
+            orders.entry(copy.order.id).or_insert(copy);
+        }
     }
 
     /// Keeps `order` as just written; a completed or cancelled one is let go.
@@ -54,11 +63,6 @@ impl OrderCache {
         while orders.len() > self.capacity {
             orders.pop_first();
         }
-    }
-
-    /// The kept copy turned out stale.
-    pub fn forget(&self, order_id: Uuid) {
-        self.lock().remove(&order_id);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<Uuid, StaffOrder>> {
@@ -107,13 +111,15 @@ mod tests {
         let restaurant = Uuid::now_v7();
         let mut kept = order(OrderStatus::Ready);
         cache.put(restaurant, &kept);
-        let cached = cache.get(kept.id).unwrap();
+        let cached = cache.take(kept.id).unwrap();
         assert_eq!(cached.order, kept);
         assert_eq!(cached.restaurant_id, restaurant);
+        assert!(cache.take(kept.id).is_none(), "taken out while in use");
+        cache.restore(cached);
 
         kept.status = OrderStatus::Completed;
         cache.put(restaurant, &kept);
-        assert!(cache.get(kept.id).is_none());
+        assert!(cache.take(kept.id).is_none());
         let cancelled = order(OrderStatus::Cancelled);
         cache.put(restaurant, &cancelled);
         assert_eq!(cache.len(), 0);
@@ -127,10 +133,14 @@ mod tests {
         for kept in &orders {
             cache.put(restaurant, kept);
         }
-        assert!(cache.get(orders[0].id).is_none());
-        assert!(cache.get(orders[1].id).is_some());
-        assert!(cache.get(orders[2].id).is_some());
-        cache.forget(orders[2].id);
-        assert!(cache.get(orders[2].id).is_none());
+        assert!(cache.take(orders[0].id).is_none());
+        let second = cache.take(orders[1].id).unwrap();
+        assert!(cache.take(orders[2].id).is_some());
+        // A newer copy put while one was taken wins over the old one coming back.
+        let mut newer = second.order.clone();
+        newer.version = 2;
+        cache.put(restaurant, &newer);
+        cache.restore(second);
+        assert_eq!(cache.take(newer.id).unwrap().order.version, 2);
     }
 }
