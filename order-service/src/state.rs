@@ -34,6 +34,15 @@ pub struct AppState {
     pub metrics_on_main_listener: bool,
 }
 
+impl AppState {
+    /// A change of `order` has committed: the relay is woken to publish its event, and the
+    /// order is kept as written for the next kitchen write.
+    pub fn order_committed(&self, restaurant_id: uuid::Uuid, order: &shared_types::Order) {
+        self.outbox.committed();
+        self.orders.put(restaurant_id, order);
+    }
+}
+
 /// Byte and count bounds from the configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct Caps {

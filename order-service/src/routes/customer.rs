@@ -245,8 +245,7 @@ pub async fn confirm(
     let outcome = storage::orders::confirm(&state.db, new, event).await?;
     match outcome {
         Confirmed::Created(order) => {
-            state.outbox.committed();
-            state.orders.put(context.restaurant_id, &order);
+            state.order_committed(context.restaurant_id, &order);
             Ok((StatusCode::CREATED, axum::Json(order)).into_response())
         }
         existing => replay(&state, existing).await,

@@ -290,8 +290,7 @@ async fn write_on_cached_copy(
     .await?;
     // A copy that failed its write stays out: it is stale (or the caller has no access).
     if let Some(order) = &written {
-        state.outbox.committed();
-        state.orders.put(cached.restaurant_id, order);
+        state.order_committed(cached.restaurant_id, order);
     }
     Ok(written)
 }
@@ -352,8 +351,7 @@ async fn write_with_retries(
         if let Some(order) =
             storage::orders::apply(&state.db, &current, &change, keyed, None, &trace).await?
         {
-            state.outbox.committed();
-            state.orders.put(current.restaurant_id, &order);
+            state.order_committed(current.restaurant_id, &order);
             return Ok(Written::Changed(order));
         }
         // Someone else changed the order between our read and our write.
