@@ -162,6 +162,8 @@ async fn kitchen_write(
         .get("idempotency-key")
         .map(|value| IdempotencyKey::parse(value.as_bytes()))
         .transpose()?;
+    // A malformed If-Match is a 400 even when a stored answer for the key would follow.
+    if_match_version(headers)?;
     // A body with a NUL anywhere is never a valid write, and the copy of the request kept
     // with a key could not hold it (PostgreSQL's jsonb refuses `\u0000`): refused as it is.
     if let Err(errors) = &write

@@ -385,6 +385,33 @@ async fn recall_is_refused_30_minutes_after_the_move() {
 }
 
 #[tokio::test]
+async fn a_malformed_if_match_is_refused_even_with_a_key_already_answered() {
+    let app = spawn_app().await;
+    let k = kitchen(&app, "luigis").await;
+    let order = app.place_order(&k.slug, &k.menu).await;
+    let path = format!("/api/kitchen/orders/{}/", id(&order));
+    let key = ("Idempotency-Key", "rush-once");
+    let body = Some(json!({"rush": true}));
+    with_headers(&app, &k, Method::PATCH, &path, &[key], body.clone())
+        .await
+        .expect(200);
+    let error = with_headers(
+        &app,
+        &k,
+        Method::PATCH,
+        &path,
+        &[key, ("If-Match", "")],
+        body,
+    )
+    .await
+    .expect_error(400);
+    assert!(
+        error["detail"].as_str().unwrap().contains("If-Match"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
 async fn if_match_guards_every_kitchen_write() {
     let app = spawn_app().await;
     let k = kitchen(&app, "luigis").await;
