@@ -22,7 +22,7 @@ use lapin::{
     },
     types::FieldTable,
 };
-use service_common::amqp::BrokerNodes;
+use service_common::amqp::{BrokerNodes, bounded};
 use shared_types::Slug;
 use tokio_util::sync::CancellationToken;
 
@@ -95,15 +95,14 @@ impl Broker {
 
     async fn bind_on(&self, channel: &Channel, slug: &Slug) -> Result<(), lapin::Error> {
         for key in Self::binding_keys(slug) {
-            channel
-                .queue_bind(
-                    self.queue().as_str().into(),
-                    self.exchange.as_str().into(),
-                    key.as_str().into(),
-                    QueueBindOptions::default(),
-                    FieldTable::default(),
-                )
-                .await?;
+            bounded(channel.queue_bind(
+                self.queue().as_str().into(),
+                self.exchange.as_str().into(),
+                key.as_str().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            ))
+            .await?;
         }
         Ok(())
     }
@@ -126,15 +125,14 @@ impl Broker {
             return Ok(());
         };
         for key in Self::binding_keys(slug) {
-            channel
-                .queue_unbind(
-                    self.queue().as_str().into(),
-                    self.exchange.as_str().into(),
-                    key.as_str().into(),
-                    FieldTable::default(),
-                )
-                .await
-                .map_err(|error| BindError::Failed(error.to_string()))?;
+            bounded(channel.queue_unbind(
+                self.queue().as_str().into(),
+                self.exchange.as_str().into(),
+                key.as_str().into(),
+                FieldTable::default(),
+            ))
+            .await
+            .map_err(|error| BindError::Failed(error.to_string()))?;
         }
         Ok(())
     }
@@ -146,31 +144,33 @@ impl Broker {
         // queue (exclusive, so on the node connected to) lands on a live node.
         let (connection, node) = self.nodes.connect(properties).await?;
         tracing::info!(%node, "broker connection open");
-        let channel = connection.create_channel().await?;
+        let channel = bounded(connection.create_channel()).await?;
         let generation = self.reconnects.load(Ordering::Relaxed);
         let queue = format!("{}.{generation}", self.queue_prefix);
         *self.queue.lock().unwrap_or_else(PoisonError::into_inner) = queue.clone();
-        channel.basic_qos(512, BasicQosOptions::default()).await?;
-        service_common::amqp::declare_exchange(&channel, &self.exchange).await?;
-        channel
-            .queue_declare(
-                queue.as_str().into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    auto_delete: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
-        let consumer = channel
-            .basic_consume(
-                queue.as_str().into(),
-                format!("{queue}-consumer").as_str().into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
+        bounded(channel.basic_qos(512, BasicQosOptions::default())).await?;
+        bounded(service_common::amqp::declare_exchange(
+            &channel,
+            &self.exchange,
+        ))
+        .await?;
+        bounded(channel.queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        ))
+        .await?;
+        let consumer = bounded(channel.basic_consume(
+            queue.as_str().into(),
+            format!("{queue}-consumer").as_str().into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        ))
+        .await?;
         Ok((connection, channel, consumer))
     }
 
@@ -187,7 +187,7 @@ impl Broker {
                     let rebound = self.rebind_all(&channel).await;
                     if let Err(error) = rebound {
                         tracing::warn!(%error, "re-binding failed; reconnecting");
-                        let _ = connection.close(200, "rebind failed".into()).await;
+                        let _ = bounded(connection.close(200, "rebind failed".into())).await;
                     } else {
                         // Events may have passed while the link was down (no-op on the first
                         // connection: no one is subscribed yet).
@@ -198,7 +198,7 @@ impl Broker {
                         metrics::gauge!("broker_connected").set(0.0);
                         *self.channel.lock().unwrap_or_else(PoisonError::into_inner) = None;
                         if stop.is_cancelled() {
-                            let _ = connection.close(200, "shutting down".into()).await;
+                            let _ = bounded(connection.close(200, "shutting down".into())).await;
                             return;
                         }
                         self.reconnects.fetch_add(1, Ordering::Relaxed);
@@ -280,7 +280,7 @@ impl Broker {
                     if ingested == Ingested::Malformed {
                         tracing::warn!(routing_key = %delivery.routing_key, "dropped a malformed event");
                     }
-                    if let Err(error) = delivery.ack(BasicAckOptions::default()).await {
+                    if let Err(error) = bounded(delivery.ack(BasicAckOptions::default())).await {
                         tracing::warn!(%error, "ack failed");
                         return;
                     }

@@ -191,6 +191,28 @@ fn random_index(len: usize) -> usize {
     (u64::from_le_bytes(bytes) % len.max(1) as u64) as usize
 }
 
+/// How long one broker operation (a declare, a bind, an ack, a publish's send, a close) may
+/// take before the link counts as lost.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Bounds one broker operation by [`OPERATION_TIMEOUT`]. lapin answers an operation when its
+/// frame is written, and one sent just as the connection fails can stay unanswered for ever:
+/// its frame is queued after lapin dropped the pending ones, on a socket nobody writes any
+/// more (seen: a notifier stuck in an ack after a TCP cut, never reconnecting). A timeout turns
+/// that into the error the caller already handles by reconnecting.
+pub async fn bounded<T>(
+    operation: impl std::future::Future<Output = lapin::Result<T>>,
+) -> lapin::Result<T> {
+    match tokio::time::timeout(OPERATION_TIMEOUT, operation).await {
+        Ok(result) => result,
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("the broker did not answer within {OPERATION_TIMEOUT:?}"),
+        )
+        .into()),
+    }
+}
+
 /// Declares the durable topic exchange the events go to. Both services declare it, so either
 /// may start first.
 pub async fn declare_exchange(channel: &lapin::Channel, name: &str) -> lapin::Result<()> {
@@ -210,6 +232,20 @@ pub async fn declare_exchange(channel: &lapin::Channel, name: &str) -> lapin::Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn an_operation_that_is_never_answered_fails_after_the_timeout() {
+        let started = tokio::time::Instant::now();
+        let never = bounded(std::future::pending::<lapin::Result<()>>()).await;
+        let error = never.expect_err("a pending operation ends in an error");
+        assert!(
+            matches!(error.kind(), lapin::ErrorKind::IOError(io) if io.kind() == std::io::ErrorKind::TimedOut),
+            "{error}"
+        );
+        assert_eq!(started.elapsed(), OPERATION_TIMEOUT);
+        // An answered operation passes through.
+        assert_eq!(bounded(async { Ok(7) }).await.ok(), Some(7));
+    }
 
     #[test]
     fn keeps_explicit_heartbeat() {

@@ -7,7 +7,7 @@ use lapin::{
     options::{BasicPublishOptions, ConfirmSelectOptions},
     types::FieldTable,
 };
-use service_common::amqp::BrokerNodes;
+use service_common::amqp::{BrokerNodes, bounded};
 
 pub struct Publisher {
     connection: Connection,
@@ -46,11 +46,9 @@ impl Publisher {
         let properties = ConnectionProperties::default().with_connection_name(name.into());
         let (connection, node) = nodes.connect(properties).await?;
         tracing::debug!(%node, "outbox relay connected");
-        let channel = connection.create_channel().await?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await?;
-        service_common::amqp::declare_exchange(&channel, exchange).await?;
+        let channel = bounded(connection.create_channel()).await?;
+        bounded(channel.confirm_select(ConfirmSelectOptions::default())).await?;
+        bounded(service_common::amqp::declare_exchange(&channel, exchange)).await?;
         Ok(Self {
             connection,
             channel,
@@ -78,17 +76,14 @@ impl Publisher {
                 .with_delivery_mode(2)
                 .with_message_id(message.event_id.as_str().into())
                 .with_headers(headers);
-            match self
-                .channel
-                .basic_publish(
-                    self.exchange.as_str().into(),
-                    message.routing_key.into(),
-                    BasicPublishOptions::default(),
-                    message.body,
-                    properties,
-                )
-                .await
-            {
+            let sent = bounded(self.channel.basic_publish(
+                self.exchange.as_str().into(),
+                message.routing_key.into(),
+                BasicPublishOptions::default(),
+                message.body,
+                properties,
+            ));
+            match sent.await {
                 Ok(confirm) => pending.push(confirm),
                 Err(error) => {
                     failure = Some(PublishError::Broker(error));
@@ -119,7 +114,7 @@ impl Publisher {
     }
 
     pub async fn close(self) {
-        let _ = self.channel.close(200, "bye".into()).await;
-        let _ = self.connection.close(200, "bye".into()).await;
+        let _ = bounded(self.channel.close(200, "bye".into())).await;
+        let _ = bounded(self.connection.close(200, "bye".into())).await;
     }
 }
