@@ -30,10 +30,7 @@ use axum::http::StatusCode;
 use axum::routing::{patch, post};
 use clap::{Parser, Subcommand};
 use futures_util::StreamExt;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions,
-    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
-};
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use loadgen::common::Common;
@@ -152,7 +149,14 @@ struct StatusBody {
 #[derive(Clone)]
 struct Server {
     db: PgPool,
-    publisher: Option<(Channel, Arc<str>)>,
+    publisher: Option<Arc<Publisher>>,
+}
+
+/// A channel to the exchange, and the connection it needs open for as long as it is used.
+struct Publisher {
+    _connection: Connection,
+    channel: Channel,
+    exchange: String,
 }
 
 async fn serve(
@@ -185,9 +189,11 @@ async fn serve(
                 .confirm_select(ConfirmSelectOptions::default())
                 .await?;
             declare_exchange(&channel, exchange).await?;
-            // The connection lives as long as the channel is used: the whole process.
-            std::mem::forget(connection);
-            Some((channel, Arc::from(exchange)))
+            Some(Arc::new(Publisher {
+                _connection: connection,
+                channel,
+                exchange: exchange.to_owned(),
+            }))
         }
         None => None,
     };
@@ -250,13 +256,14 @@ impl Server {
     /// A persistent publish after the commit. Not waiting for the broker's confirm: a frame
     /// does not wait for it either.
     async fn publish(&self, order: &FloorOrder) -> Result<(), (StatusCode, String)> {
-        let Some((channel, exchange)) = &self.publisher else {
+        let Some(publisher) = &self.publisher else {
             return Ok(());
         };
         let payload = serde_json::to_vec(order).map_err(internal)?;
-        channel
+        publisher
+            .channel
             .basic_publish(
-                exchange.as_ref().into(),
+                publisher.exchange.as_str().into(),
                 format!("orders.floor.{}", order.status).as_str().into(),
                 BasicPublishOptions::default(),
                 &payload,
@@ -403,34 +410,7 @@ async fn chain(
     let connection = Connection::connect(amqp, ConnectionProperties::default()).await?;
     let channel = connection.create_channel().await?;
     declare_exchange(&channel, exchange).await?;
-    let queue = channel
-        .queue_declare(
-            "".into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                auto_delete: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await?;
-    channel
-        .queue_bind(
-            queue.name().as_str().into(),
-            exchange.into(),
-            "orders.#".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
-    let mut consumer = channel
-        .basic_consume(
-            queue.name().as_str().into(),
-            "stack_floor".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
+    let mut consumer = loadgen::tap::order_events(&channel, exchange).await?;
     let sent: Arc<Mutex<HashMap<Uuid, Instant>>> = Arc::default();
     let arrivals = {
         let sent = sent.clone();
@@ -440,7 +420,6 @@ async fn chain(
                 let delivery = delivery?;
                 let arrived = Instant::now();
                 let order: FloorOrder = serde_json::from_slice(&delivery.data)?;
-                delivery.ack(BasicAckOptions::default()).await?;
                 let at = sent
                     .lock()
                     .map_err(|_| anyhow::anyhow!("poisoned"))?

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use anyhow::Context;
 use futures_util::StreamExt;
 use lapin::{
-    Connection, ConnectionProperties,
+    Channel, Connection, ConnectionProperties, Consumer,
     options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions},
     types::FieldTable,
 };
@@ -51,6 +51,44 @@ pub struct TapReport {
     pub unreadable: u64,
 }
 
+/// Every order event on `exchange`, through an exclusive, auto-deleted queue of the broker's
+/// naming that goes with the channel's connection. Deliveries need no ack: a measuring
+/// consumer that lags should not slow the broker's other queues.
+pub async fn order_events(channel: &Channel, exchange: &str) -> anyhow::Result<Consumer> {
+    let queue = channel
+        .queue_declare(
+            "".into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .queue_bind(
+            queue.name().as_str().into(),
+            exchange.into(),
+            "orders.#".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    let consumer = channel
+        .basic_consume(
+            queue.name().as_str().into(),
+            "".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(consumer)
+}
+
 pub struct BrokerTap {
     connection: Connection,
     hops: Arc<Mutex<Hops>>,
@@ -65,38 +103,9 @@ impl BrokerTap {
             .await
             .with_context(|| "--broker-tap: cannot reach the broker")?;
         let channel = connection.create_channel().await?;
-        let queue = channel
-            .queue_declare(
-                "".into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    auto_delete: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
-        channel
-            .queue_bind(
-                queue.name().as_str().into(),
-                exchange.into(),
-                "orders.#".into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
+        let mut deliveries = order_events(&channel, exchange)
             .await
             .with_context(|| format!("--broker-tap: no exchange {exchange}"))?;
-        let mut deliveries = channel
-            .basic_consume(
-                queue.name().as_str().into(),
-                "".into(),
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
         let hops = Arc::new(Mutex::new(Hops::default()));
         let recorded = hops.clone();
         let consumer = tokio::spawn(async move {

@@ -14,14 +14,8 @@ RATE_TOTAL=${RATE_TOTAL:-5}
 DURATION=${DURATION:-60}
 OUT=docs/bench/100k
 TAG=bench100k$$
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $TAG WITH (FORCE)" || true
-  rabbitmqctl -q eval "rabbit_exchange:delete(rabbit_misc:r(<<\"/\">>, exchange, <<\"$TAG\">>), false, <<\"bench\">>)." >/dev/null || true
-}
-trap cleanup EXIT
+# shellcheck source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
 ulimit -n "$(ulimit -Hn)"
 
 # The confirm limits protect a real restaurant from floods; this load is one address.

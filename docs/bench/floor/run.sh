@@ -14,14 +14,8 @@ OUT=${OUT:-docs/bench/floor}
 DURATION=${DURATION:-30}
 TAG=benchfloor_$$
 AMQP=amqp://guest:guest@127.0.0.1:5672/%2f
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $TAG WITH (FORCE)" || true
-  rabbitmqctl -q eval "rabbit_exchange:delete(rabbit_misc:r(<<\"/\">>, exchange, <<\"$TAG\">>), false, <<\"bench\">>)." >/dev/null || true
-}
-trap cleanup EXIT
+# shellcheck source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
 psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $TAG"
 # As order-service connects to a loopback database: no TLS.
 "$BIN/stack_floor" serve --database-url "postgres://postgres@127.0.0.1:5432/$TAG?sslmode=disable" \

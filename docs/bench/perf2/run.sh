@@ -15,14 +15,8 @@ BIN=${BIN:-target/release}
 OUT=${OUT:-docs/bench/perf2}
 DURATION=${DURATION:-30}
 TAG=benchp2_$$
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $TAG WITH (FORCE)" || true
-  rabbitmqctl -q eval "rabbit_exchange:delete(rabbit_misc:r(<<\"/\">>, exchange, <<\"$TAG\">>), false, <<\"bench\">>)." >/dev/null || true
-}
-trap cleanup EXIT
+# shellcheck source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
 ulimit -n "$(ulimit -Hn)"
 
 # The confirm limits protect a real restaurant from floods; this load is one address.

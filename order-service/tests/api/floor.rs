@@ -22,6 +22,14 @@ fn line_ids(order: &Value) -> Vec<i64> {
         .collect()
 }
 
+/// A restaurant with one order placed: where most of these tests start.
+async fn one_order() -> (TestApp, Kitchen, Value) {
+    let app = spawn_app().await;
+    let k = kitchen(&app, "luigis").await;
+    let order = app.place_order(&k.slug, &k.menu).await;
+    (app, k, order)
+}
+
 /// A pizza and a salad: two lines.
 async fn two_line_order(app: &TestApp, k: &Kitchen) -> Value {
     app.confirm(
@@ -91,9 +99,7 @@ async fn events(app: &TestApp, k: &Kitchen) -> Vec<(i64, String, String, i64)> {
 
 #[tokio::test]
 async fn a_new_order_carries_the_kitchen_fields() {
-    let app = spawn_app().await;
-    let k = kitchen(&app, "luigis").await;
-    let order = app.place_order(&k.slug, &k.menu).await;
+    let (_app, _, order) = one_order().await;
     assert_eq!(order["rush"], false);
     assert_eq!(order["recalled_at"], Value::Null);
     assert_eq!(order["status_changed_at"], order["created_at"]);
@@ -148,9 +154,7 @@ async fn crossing_off_moves_the_order_by_itself() {
 
 #[tokio::test]
 async fn the_only_line_done_makes_a_confirmed_order_ready_in_one_change() {
-    let app = spawn_app().await;
-    let k = kitchen(&app, "luigis").await;
-    let order = app.place_order(&k.slug, &k.menu).await;
+    let (app, k, order) = one_order().await;
     let done = cross(&app, &k, &id(&order), &line_ids(&order), true)
         .await
         .expect(200);
@@ -193,9 +197,7 @@ async fn lines_already_as_asked_change_nothing() {
 
 #[tokio::test]
 async fn bad_line_requests_are_400_and_change_nothing() {
-    let app = spawn_app().await;
-    let k = kitchen(&app, "luigis").await;
-    let order = app.place_order(&k.slug, &k.menu).await;
+    let (app, k, order) = one_order().await;
     let other = app.place_order(&k.slug, &k.menu).await;
     let path = format!("/api/kitchen/orders/{}/items/", id(&order));
     for body in [
@@ -243,9 +245,7 @@ async fn bad_line_requests_are_400_and_change_nothing() {
 
 #[tokio::test]
 async fn rush_is_an_update_and_refused_on_final_orders() {
-    let app = spawn_app().await;
-    let k = kitchen(&app, "luigis").await;
-    let order = app.place_order(&k.slug, &k.menu).await;
+    let (app, k, order) = one_order().await;
     let path = format!("/api/kitchen/orders/{}/", id(&order));
     let rushed = app
         .patch(&path, Some(&k.cook.access), json!({"rush": true}))
@@ -299,9 +299,7 @@ async fn recall(app: &TestApp, k: &Kitchen, order: &str) -> Reply {
 
 #[tokio::test]
 async fn recall_steps_back_one_move_at_a_time() {
-    let app = spawn_app().await;
-    let k = kitchen(&app, "luigis").await;
-    let order = app.place_order(&k.slug, &k.menu).await;
+    let (app, k, order) = one_order().await;
     let order_id = id(&order);
     recall(&app, &k, &order_id).await.expect_error(400);
     cross(&app, &k, &order_id, &line_ids(&order), true)
@@ -346,9 +344,7 @@ async fn recall_steps_back_one_move_at_a_time() {
 
 #[tokio::test]
 async fn recall_is_refused_30_minutes_after_the_move() {
-    let app = spawn_app().await;
-    let k = kitchen(&app, "luigis").await;
-    let order = app.place_order(&k.slug, &k.menu).await;
+    let (app, k, order) = one_order().await;
     let order_id = id(&order);
     app.move_order(&k.cook.access, &order_id, "preparing")
         .await
@@ -386,9 +382,7 @@ async fn recall_is_refused_30_minutes_after_the_move() {
 
 #[tokio::test]
 async fn a_malformed_if_match_is_refused_even_with_a_key_already_answered() {
-    let app = spawn_app().await;
-    let k = kitchen(&app, "luigis").await;
-    let order = app.place_order(&k.slug, &k.menu).await;
+    let (app, k, order) = one_order().await;
     let path = format!("/api/kitchen/orders/{}/", id(&order));
     let key = ("Idempotency-Key", "rush-once");
     let body = Some(json!({"rush": true}));
@@ -413,9 +407,7 @@ async fn a_malformed_if_match_is_refused_even_with_a_key_already_answered() {
 
 #[tokio::test]
 async fn if_match_guards_every_kitchen_write() {
-    let app = spawn_app().await;
-    let k = kitchen(&app, "luigis").await;
-    let order = app.place_order(&k.slug, &k.menu).await;
+    let (app, k, order) = one_order().await;
     let order_id = id(&order);
     let lines = json!({"line_ids": line_ids(&order), "done": true});
     let items = format!("/api/kitchen/orders/{order_id}/items/");
@@ -464,9 +456,7 @@ async fn if_match_guards_every_kitchen_write() {
 
 #[tokio::test]
 async fn a_retry_with_the_same_key_gets_the_first_answer_even_after_the_order_moved_on() {
-    let app = spawn_app().await;
-    let k = kitchen(&app, "luigis").await;
-    let order = app.place_order(&k.slug, &k.menu).await;
+    let (app, k, order) = one_order().await;
     let path = format!("/api/kitchen/orders/{}/", id(&order));
     let key = [("Idempotency-Key", "bump-1")];
     let body = json!({"status": "preparing"});
@@ -769,9 +759,7 @@ async fn the_kitchen_list_by_station_with_its_all_day_count() {
 
 #[tokio::test]
 async fn kitchen_keys_are_pruned_after_a_day_and_not_before() {
-    let app = spawn_app().await;
-    let k = kitchen(&app, "luigis").await;
-    let order = app.place_order(&k.slug, &k.menu).await;
+    let (app, k, order) = one_order().await;
     let path = format!("/api/kitchen/orders/{}/", id(&order));
     for key in ["old", "fresh"] {
         with_headers(
