@@ -7,9 +7,10 @@ use crate::{
         password::PasswordHasher, throttle::LoginLimits, tickets::TicketSigner, tokens::TokenKeys,
     },
     domain::rate_limit::ConfirmLimits,
-    events::wake::OutboxWake,
+    events::{handoff::HandedEvent, wake::OutboxWake},
     routes::pages::Pages,
     storage::order_cache::OrderCache,
+    telemetry::TraceContext,
 };
 
 /// What every handler may use. Cheap to clone: everything inside is shared.
@@ -35,11 +36,30 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// A change of `order` has committed: the relay is woken to publish its event, and the
-    /// order is kept as written for the next kitchen write.
-    pub fn order_committed(&self, restaurant_id: uuid::Uuid, order: &shared_types::Order) {
-        self.outbox.committed();
-        self.orders.put(restaurant_id, order);
+    /// A change of an order has committed with `event` (as stored, so with its `seq`): the
+    /// order is kept as written for the next kitchen write, and the relay is woken to publish
+    /// the event, handed to it in memory when it runs on this instance. Returns the order.
+    pub fn order_committed(
+        &self,
+        restaurant_id: uuid::Uuid,
+        event: shared_types::OrderEvent,
+        trace_context: &TraceContext,
+    ) -> shared_types::Order {
+        self.orders.put(restaurant_id, &event.order);
+        self.outbox.committed(|| {
+            // Cannot fail for these types; if it did, the relay reads the row instead.
+            let body = serde_json::to_vec(&event).ok()?;
+            Some(HandedEvent {
+                restaurant_id,
+                seq: event.seq,
+                event_id: event.event_id,
+                routing_key: event.routing_key(),
+                body,
+                trace_context: trace_context.clone(),
+                occurred_at: event.occurred_at,
+            })
+        });
+        event.order
     }
 }
 

@@ -9,10 +9,15 @@
 //! `standby_interval`. Rows are marked published only after the broker confirmed them, so a
 //! crash or a broker outage at any point leaves them to be published again (consumers drop
 //! duplicates by `event_id` or the order's `version`).
+//!
+//! The changes of its own instance are handed to it in memory with their wake (`handoff`): it
+//! publishes those without reading them back when they follow on from what it published of
+//! their restaurant, and reads the outbox whenever something may be there that it was not
+//! handed (at start, on another instance's NOTIFY, at each poll, after a hole).
 
 use std::{sync::Arc, time::Duration};
 
-use sqlx::{Connection, PgConnection, PgPool, postgres::PgListener, types::Json};
+use sqlx::{Connection, Executor, PgConnection, PgPool, postgres::PgListener, types::Json};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -20,7 +25,8 @@ use uuid::Uuid;
 use lapin::types::{AMQPValue, FieldTable};
 use service_common::{amqp::BrokerNodes, backoff::backoff, telemetry};
 
-use super::publisher::{Outgoing, Publisher};
+use super::handoff::{HandedEvent, PublishedSeqs};
+use super::publisher::{Outgoing, PublishError, Publisher};
 use super::wake::OutboxWake;
 use crate::telemetry::TraceContext;
 
@@ -134,6 +140,10 @@ async fn lead(
         let _ = conn.close().await;
         return Ok(Ended::Standby);
     }
+    // Its only writes are the marks, one commit per batch: they need not wait for their WAL
+    // flush, since a mark lost in a crash only means its rows are published again (duplicates
+    // that consumers drop), and waiting made every batch, and so every event behind it, later.
+    bounded(conn.execute("SET synchronous_commit = off")).await?;
     tracing::info!("outbox relay is active");
     metrics::gauge!("outbox_relay_active").set(1.0);
     let result = publish_while_leader(db, settings, wake, stop, &mut conn).await;
@@ -161,6 +171,10 @@ async fn publish_while_leader(
     // The staff outbox is read when something may have arrived there (at start, on a
     // NOTIFY, at each poll), not on every wake by an order change: one query less per batch.
     let mut staff_due = true;
+    // Likewise the order events: read when a change may be there that was not handed over
+    // (at start, on a NOTIFY, at each poll, after a hole or a lost hand-off).
+    let mut events_due = true;
+    let mut published = PublishedSeqs::default();
     let mut broker_failures = 0u32;
     let mut next_connect = Instant::now();
     loop {
@@ -201,32 +215,59 @@ async fn publish_while_leader(
                 }
             }
         }
+        let (handed, lost) = wake.take_handed();
+        events_due |= lost;
         let mut more = false;
+        let mut failed: Option<PublishError> = None;
         if let Some(active) = &publisher {
+            // What this instance committed, straight from memory where its restaurant's order
+            // allows; the rest is left to the read below.
+            let sorted = published.sort(handed);
+            events_due |= sorted.needs_read;
+            if !sorted.publish.is_empty() {
+                match publish_handed(conn, active, settings, sorted.publish, &mut published).await?
+                {
+                    Ok(()) => {}
+                    Err(error) => {
+                        failed = Some(error);
+                        events_due = true;
+                    }
+                }
+            }
             // One batch of each outbox per turn, so neither waits for the other's backlog.
             // Each is published in its own `position` order, which keeps a restaurant's
             // events in `seq` order; staff messages are in no sequence.
             for outbox in [Outbox::OrderEvents, Outbox::Staff] {
-                if matches!(outbox, Outbox::Staff) && !staff_due {
+                let due = match outbox {
+                    Outbox::OrderEvents => events_due,
+                    Outbox::Staff => staff_due,
+                };
+                if failed.is_some() || !due {
                     continue;
                 }
-                match publish_pending(conn, active, settings, outbox).await? {
-                    Ok(published) => {
-                        let full = published == settings.batch_size as usize;
+                match publish_pending(conn, active, settings, outbox, &mut published).await? {
+                    Ok(count) => {
+                        let full = count == settings.batch_size as usize;
                         more |= full;
-                        if matches!(outbox, Outbox::Staff) {
-                            staff_due = full;
+                        match outbox {
+                            Outbox::OrderEvents => events_due = full,
+                            Outbox::Staff => staff_due = full,
                         }
                     }
-                    Err(error) => {
-                        tracing::warn!(%error, "publishing failed; will reconnect to the broker");
-                        publisher = None;
-                        broker_failures += 1;
-                        next_connect = broker_retry_at(broker_failures);
-                        break;
-                    }
+                    Err(error) => failed = Some(error),
                 }
             }
+        } else if !handed.is_empty() {
+            // No broker: the outbox keeps them, and the read after the reconnect finds them.
+            events_due = true;
+        }
+        if let Some(error) = failed {
+            tracing::warn!(%error, "publishing failed; will reconnect to the broker");
+            publisher = None;
+            broker_failures += 1;
+            next_connect = broker_retry_at(broker_failures);
+            // Whatever it left unconfirmed is read again.
+            events_due = true;
         }
         if more {
             continue;
@@ -244,18 +285,22 @@ async fn publish_while_leader(
         };
         tokio::select! {
             _ = stop.cancelled() => {}
-            // This instance's own order changes: they never write staff messages.
+            // This instance's own order changes, handed over: they never write staff messages.
             _ = wake.woken() => {}
             notified = listener.recv() => {
                 // Another instance's wake, or the staff outbox's trigger.
                 staff_due = true;
+                events_due = true;
                 if let Err(error) = notified {
                     // The listener reconnects on its next recv; don't spin meanwhile.
                     tracing::warn!(%error, "outbox listener lost its connection");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             }
-            _ = tokio::time::sleep(wait) => staff_due = true,
+            _ = tokio::time::sleep(wait) => {
+                staff_due = true;
+                events_due = true;
+            }
         }
     }
 }
@@ -282,7 +327,8 @@ impl Outbox {
                     sqlx::query_as!(
                         Pending,
                         r#"SELECT position, event_id, routing_key, payload::text AS "body!",
-                                  trace_context AS "trace_context: Json<TraceContext>", occurred_at
+                                  trace_context AS "trace_context: Json<TraceContext>", occurred_at,
+                                  restaurant_id AS "restaurant_id?", seq AS "seq?"
                            FROM order_events WHERE published_at IS NULL ORDER BY position LIMIT $1"#,
                         limit
                     )
@@ -295,7 +341,8 @@ impl Outbox {
                     sqlx::query_as!(
                         Pending,
                         r#"SELECT position, event_id, routing_key, payload::text AS "body!",
-                                  trace_context AS "trace_context: Json<TraceContext>", occurred_at
+                                  trace_context AS "trace_context: Json<TraceContext>", occurred_at,
+                                  NULL::uuid AS "restaurant_id?", NULL::bigint AS "seq?"
                            FROM staff_outbox WHERE published_at IS NULL ORDER BY position LIMIT $1"#,
                         limit
                     )
@@ -360,6 +407,9 @@ struct Pending {
     /// When the change was stamped (in its write, before its commit): what the lags below
     /// count from.
     occurred_at: chrono::DateTime<chrono::Utc>,
+    /// An order event's restaurant and `seq` (a staff message has neither).
+    restaurant_id: Option<Uuid>,
+    seq: Option<i64>,
 }
 
 /// Seconds from `stamped` to now, for the lag histograms (0 if the clocks disagree).
@@ -367,6 +417,46 @@ fn seconds_since(stamped: chrono::DateTime<chrono::Utc>) -> f64 {
     (chrono::Utc::now() - stamped)
         .to_std()
         .map_or(0.0, |lag| lag.as_secs_f64())
+}
+
+/// One message as the relay sends it, from an outbox row or a hand-off, with its span: a child
+/// of the request that made the change, whose context goes into the message headers so the
+/// consumer's span continues the same trace.
+fn outgoing<'a>(
+    settings: &RelaySettings,
+    event_id: &Uuid,
+    routing_key: &'a str,
+    body: &'a [u8],
+    stored: &TraceContext,
+) -> (tracing::Span, Outgoing<'a>) {
+    let span = tracing::info_span!(
+        "outbox publish",
+        otel.name = %format!("{routing_key} publish"),
+        otel.kind = "producer",
+        messaging.system = "rabbitmq",
+        messaging.destination.name = %settings.exchange,
+        messaging.rabbitmq.destination.routing_key = %routing_key,
+        messaging.message.id = %event_id,
+    );
+    telemetry::set_parent(&span, telemetry::context_from_map(stored));
+    let mut headers = FieldTable::default();
+    telemetry::inject_into_amqp(&span, &mut headers);
+    if !headers.inner().contains_key("traceparent") {
+        // Tracing is not installed: pass the stored context on as it is.
+        for (key, value) in stored {
+            headers.insert(
+                key.as_str().into(),
+                AMQPValue::LongString(value.as_str().into()),
+            );
+        }
+    }
+    let message = Outgoing {
+        event_id: event_id.to_string(),
+        routing_key,
+        body,
+        headers,
+    };
+    (span, message)
 }
 
 /// Publishes one batch of unpublished rows of `outbox` in `position` order and marks the
@@ -380,7 +470,8 @@ async fn publish_pending(
     publisher: &Publisher,
     settings: &RelaySettings,
     outbox: Outbox,
-) -> Result<Result<usize, super::publisher::PublishError>, sqlx::Error> {
+    published: &mut PublishedSeqs,
+) -> Result<Result<usize, PublishError>, sqlx::Error> {
     let rows = outbox.pending(conn, settings.batch_size).await?;
     if rows.is_empty() {
         return Ok(Ok(0));
@@ -391,63 +482,95 @@ async fn publish_pending(
     for row in &rows {
         fetched.record(seconds_since(row.occurred_at));
     }
-    // A span per message, child of the request that made the change; its context goes into the
-    // message headers, so the consumer's span continues the same trace.
-    let mut spans = Vec::with_capacity(rows.len());
-    let messages: Vec<Outgoing<'_>> = rows
+    let (spans, messages): (Vec<_>, Vec<_>) = rows
         .iter()
         .map(|row| {
-            let Pending {
-                event_id,
-                routing_key,
-                body,
-                trace_context: Json(stored),
-                ..
-            } = row;
-            let span = tracing::info_span!(
-                "outbox publish",
-                otel.name = %format!("{routing_key} publish"),
-                otel.kind = "producer",
-                messaging.system = "rabbitmq",
-                messaging.destination.name = %settings.exchange,
-                messaging.rabbitmq.destination.routing_key = %routing_key,
-                messaging.message.id = %event_id,
-            );
-            telemetry::set_parent(&span, telemetry::context_from_map(stored));
-            let mut headers = FieldTable::default();
-            telemetry::inject_into_amqp(&span, &mut headers);
-            if !headers.inner().contains_key("traceparent") {
-                // Tracing is not installed: pass the stored context on as it is.
-                for (key, value) in stored {
-                    headers.insert(
-                        key.as_str().into(),
-                        AMQPValue::LongString(value.as_str().into()),
-                    );
-                }
-            }
-            spans.push(span);
-            Outgoing {
-                event_id: event_id.to_string(),
-                routing_key,
-                body: body.as_bytes(),
-                headers,
-            }
+            outgoing(
+                settings,
+                &row.event_id,
+                &row.routing_key,
+                row.body.as_bytes(),
+                &row.trace_context.0,
+            )
         })
-        .collect();
+        .unzip();
     let (confirmed, failure) = publisher
         .publish_batch(&messages, settings.confirm_timeout)
         .await;
+    drop(spans);
     if confirmed > 0 {
-        let published = metrics::histogram!("outbox_confirm_lag_seconds");
+        let lag = metrics::histogram!("outbox_confirm_lag_seconds");
         for row in &rows[..confirmed] {
-            published.record(seconds_since(row.occurred_at));
+            lag.record(seconds_since(row.occurred_at));
         }
         let positions: Vec<i64> = rows[..confirmed].iter().map(|row| row.position).collect();
         outbox.mark_published(conn, &positions).await?;
+        for row in &rows[..confirmed] {
+            if let (Some(restaurant), Some(seq)) = (row.restaurant_id, row.seq) {
+                published.published(restaurant, seq);
+            }
+        }
         tracing::debug!(published = confirmed, ?outbox, "published outbox rows");
     }
     Ok(match failure {
         None => Ok(confirmed),
+        Some(error) => Err(error),
+    })
+}
+
+/// Publishes events handed over in memory (each following on from what was published of its
+/// restaurant) and marks the confirmed ones, as [`publish_pending`] does with rows it read.
+#[tracing::instrument(name = "db.outbox.publish_handed", level = "debug", skip_all)]
+async fn publish_handed(
+    conn: &mut PgConnection,
+    publisher: &Publisher,
+    settings: &RelaySettings,
+    events: Vec<HandedEvent>,
+    published: &mut PublishedSeqs,
+) -> Result<Result<(), PublishError>, sqlx::Error> {
+    let fetched = metrics::histogram!("outbox_fetch_lag_seconds");
+    for event in &events {
+        fetched.record(seconds_since(event.occurred_at));
+    }
+    let (spans, messages): (Vec<_>, Vec<_>) = events
+        .iter()
+        .map(|event| {
+            outgoing(
+                settings,
+                &event.event_id,
+                &event.routing_key,
+                &event.body,
+                &event.trace_context,
+            )
+        })
+        .unzip();
+    let (confirmed, failure) = publisher
+        .publish_batch(&messages, settings.confirm_timeout)
+        .await;
+    drop(spans);
+    if confirmed > 0 {
+        let lag = metrics::histogram!("outbox_confirm_lag_seconds");
+        for event in &events[..confirmed] {
+            lag.record(seconds_since(event.occurred_at));
+        }
+        let ids: Vec<Uuid> = events[..confirmed].iter().map(|e| e.event_id).collect();
+        bounded(
+            sqlx::query!(
+                "UPDATE order_events SET published_at = now() WHERE event_id = ANY($1)",
+                &ids
+            )
+            .persistent(false)
+            .execute(&mut *conn),
+        )
+        .await?;
+        metrics::counter!("outbox_events_published_total").increment(confirmed as u64);
+        metrics::counter!("outbox_events_handed_off_total").increment(confirmed as u64);
+        for event in &events[..confirmed] {
+            published.published(event.restaurant_id, event.seq);
+        }
+    }
+    Ok(match failure {
+        None => Ok(()),
         Some(error) => Err(error),
     })
 }

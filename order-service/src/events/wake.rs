@@ -8,9 +8,12 @@
 //! the wake on to the active relay, as a NOTIFY of its own outside the request's transaction,
 //! coalesced (at most one in flight) and without waiting for a flush. The relay's slow poll
 //! remains the safety net for a wake lost on the way.
+//!
+//! A wake of this instance's own relay carries the committed event itself (`handoff`), so
+//! the relay can publish it without reading it back.
 
 use std::sync::{
-    Arc,
+    Arc, Mutex, PoisonError,
     atomic::{AtomicBool, Ordering},
 };
 use std::time::Duration;
@@ -19,7 +22,12 @@ use sqlx::{Connection, Executor, PgConnection, postgres::PgConnectOptions};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::handoff::HandedEvent;
 use super::relay::NOTIFY_CHANNEL;
+
+/// Hand-offs waiting for the relay, at most: a relay held up (by the broker, say) must not
+/// make them pile up in memory. Past this, events are left to the relay's read of the outbox.
+const HANDOFF_CAPACITY: usize = 4096;
 
 /// Shared by the request handlers, which call [`OutboxWake::committed`], and the relay.
 #[derive(Debug, Default)]
@@ -29,6 +37,10 @@ pub struct OutboxWake {
     /// The task that passes a wake on to another instance's active relay.
     forward: Notify,
     leading: AtomicBool,
+    /// Committed events for this instance's relay while it is the active one.
+    handed: Mutex<Vec<HandedEvent>>,
+    /// Some hand-off did not fit: the relay must read the outbox.
+    overflowed: AtomicBool,
 }
 
 impl OutboxWake {
@@ -36,19 +48,40 @@ impl OutboxWake {
         Arc::new(Self::default())
     }
 
-    /// An event row has committed: the active relay should publish it now.
-    pub fn committed(&self) {
+    /// An event row has committed: the active relay should publish it now. `handed` makes the
+    /// event for the relay, called only when this instance's relay is the active one (another
+    /// instance's relay reads it from the outbox anyway).
+    pub fn committed(&self, handed: impl FnOnce() -> Option<HandedEvent>) {
         if self.leading.load(Ordering::Acquire) {
+            if let Some(event) = handed() {
+                let mut queue = self.handed.lock().unwrap_or_else(PoisonError::into_inner);
+                if queue.len() < HANDOFF_CAPACITY {
+                    queue.push(event);
+                } else {
+                    self.overflowed.store(true, Ordering::Release);
+                }
+            } else {
+                self.overflowed.store(true, Ordering::Release);
+            }
             self.local.notify_one();
         } else {
             self.forward.notify_one();
         }
     }
 
+    /// The events handed over since the last call, and whether any could not be.
+    pub(super) fn take_handed(&self) -> (Vec<HandedEvent>, bool) {
+        let handed =
+            std::mem::take(&mut *self.handed.lock().unwrap_or_else(PoisonError::into_inner));
+        (handed, self.overflowed.swap(false, Ordering::AcqRel))
+    }
+
     /// Whether this instance's relay is the active one (set by the relay).
     pub(super) fn set_leading(&self, leading: bool) {
         self.leading.store(leading, Ordering::Release);
         if leading {
+            // Anything left from an earlier term is in the outbox, which a new term reads first.
+            self.take_handed();
             // A change may have committed just before: look at once.
             self.local.notify_one();
         }

@@ -244,8 +244,8 @@ pub async fn confirm(
     orders::check_order_size(&event.order, state.caps.order_max_bytes)?;
     let outcome = storage::orders::confirm(&state.db, new, event).await?;
     match outcome {
-        Confirmed::Created(order) => {
-            state.order_committed(context.restaurant_id, &order);
+        Confirmed::Created(event) => {
+            let order = state.order_committed(context.restaurant_id, *event, &trace_context);
             Ok((StatusCode::CREATED, axum::Json(order)).into_response())
         }
         existing => replay(&state, existing).await,
@@ -294,7 +294,9 @@ async fn replay(state: &AppState, existing: Confirmed) -> ApiResult<Response> {
         } => Err(ApiError::conflict(
             "This Idempotency-Key was already used with a different request.",
         )),
-        Confirmed::Created(order) => Ok((StatusCode::CREATED, axum::Json(order)).into_response()),
+        Confirmed::Created(event) => {
+            Ok((StatusCode::CREATED, axum::Json(event.order)).into_response())
+        }
     }
 }
 

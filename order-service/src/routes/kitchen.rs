@@ -291,10 +291,7 @@ async fn write_on_cached_copy(
     )
     .await?;
     // A copy that failed its write stays out: it is stale (or the caller has no access).
-    if let Some(order) = &written {
-        state.order_committed(cached.restaurant_id, order);
-    }
-    Ok(written)
+    Ok(written.map(|event| state.order_committed(cached.restaurant_id, event, &trace)))
 }
 
 enum Written {
@@ -350,10 +347,10 @@ async fn write_with_retries(
                 body,
             });
         let trace = telemetry::current_trace_context();
-        if let Some(order) =
+        if let Some(event) =
             storage::orders::apply(&state.db, &current, &change, keyed, None, &trace).await?
         {
-            state.order_committed(current.restaurant_id, &order);
+            let order = state.order_committed(current.restaurant_id, event, &trace);
             return Ok(Written::Changed(order));
         }
         // Someone else changed the order between our read and our write.

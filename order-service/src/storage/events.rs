@@ -14,7 +14,7 @@ use uuid::Uuid;
 /// in commit order, and the lock is taken after the order's row), stamps the time under that
 /// lock and inserts the event. Should the sequence row be missing, the event's `seq` is NULL
 /// and the NOT NULL constraint fails the whole statement: a change is never stored without
-/// its event. The statement returns the event's `seq`.
+/// its event. The statement returns the event's `seq` and `occurred_at`, as stored.
 ///
 /// Its first parameters are the event's: $1 event id, $2 restaurant, $3 order, $4 routing key,
 /// $5 payload (its `seq` and `occurred_at` are placeholders, set here), $6 trace context; the
@@ -22,7 +22,7 @@ use uuid::Uuid;
 /// statement, and they take only literal SQL.)
 macro_rules! record_event_query {
     ($changes:tt, $changed:tt, $($arg:expr),+ $(,)?) => {
-        sqlx::query_scalar!(
+        sqlx::query!(
             $changes
                 + "next AS (
                 UPDATE restaurant_sequences SET event_seq = event_seq + 1
@@ -40,7 +40,7 @@ macro_rules! record_event_query {
              FROM (SELECT FROM "
                 + $changed
                 + " LIMIT 1) AS changed LEFT JOIN next ON true
-             RETURNING seq",
+             RETURNING seq, occurred_at",
             $($arg),+
         )
     };
