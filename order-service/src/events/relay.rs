@@ -459,6 +459,51 @@ fn outgoing<'a>(
     (span, message)
 }
 
+/// What publishing needs of one event, read from the outbox or handed over.
+struct Sendable<'a> {
+    event_id: &'a Uuid,
+    routing_key: &'a str,
+    body: &'a [u8],
+    trace_context: &'a TraceContext,
+    occurred_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Publishes `events` in order and awaits the broker's confirms, recording each event's way
+/// out in two hops from its stamp: until the relay had it (the commit, the wake and any read),
+/// and until the broker confirmed it (docs/BENCHMARKS.md has the breakdown per hop). Returns
+/// how many, from the first, were confirmed, and why the rest were not.
+async fn send(
+    publisher: &Publisher,
+    settings: &RelaySettings,
+    events: &[Sendable<'_>],
+) -> (usize, Option<PublishError>) {
+    let fetched = metrics::histogram!("outbox_fetch_lag_seconds");
+    for event in events {
+        fetched.record(seconds_since(event.occurred_at));
+    }
+    let (spans, messages): (Vec<_>, Vec<_>) = events
+        .iter()
+        .map(|event| {
+            outgoing(
+                settings,
+                event.event_id,
+                event.routing_key,
+                event.body,
+                event.trace_context,
+            )
+        })
+        .unzip();
+    let (confirmed, failure) = publisher
+        .publish_batch(&messages, settings.confirm_timeout)
+        .await;
+    drop(spans);
+    let lag = metrics::histogram!("outbox_confirm_lag_seconds");
+    for event in &events[..confirmed] {
+        lag.record(seconds_since(event.occurred_at));
+    }
+    (confirmed, failure)
+}
+
 /// Publishes one batch of unpublished rows of `outbox` in `position` order and marks the
 /// confirmed ones: only the prefix the broker confirmed, so a row is never marked while one
 /// before it may still be unpublished.
@@ -476,33 +521,18 @@ async fn publish_pending(
     if rows.is_empty() {
         return Ok(Ok(0));
     }
-    // Each row's way out, in two hops: its commit and the relay's wake and read, then the
-    // publish and the broker's confirm (docs/BENCHMARKS.md has the breakdown per hop).
-    let fetched = metrics::histogram!("outbox_fetch_lag_seconds");
-    for row in &rows {
-        fetched.record(seconds_since(row.occurred_at));
-    }
-    let (spans, messages): (Vec<_>, Vec<_>) = rows
+    let events: Vec<Sendable<'_>> = rows
         .iter()
-        .map(|row| {
-            outgoing(
-                settings,
-                &row.event_id,
-                &row.routing_key,
-                row.body.as_bytes(),
-                &row.trace_context.0,
-            )
+        .map(|row| Sendable {
+            event_id: &row.event_id,
+            routing_key: &row.routing_key,
+            body: row.body.as_bytes(),
+            trace_context: &row.trace_context.0,
+            occurred_at: row.occurred_at,
         })
-        .unzip();
-    let (confirmed, failure) = publisher
-        .publish_batch(&messages, settings.confirm_timeout)
-        .await;
-    drop(spans);
+        .collect();
+    let (confirmed, failure) = send(publisher, settings, &events).await;
     if confirmed > 0 {
-        let lag = metrics::histogram!("outbox_confirm_lag_seconds");
-        for row in &rows[..confirmed] {
-            lag.record(seconds_since(row.occurred_at));
-        }
         let positions: Vec<i64> = rows[..confirmed].iter().map(|row| row.position).collect();
         outbox.mark_published(conn, &positions).await?;
         for row in &rows[..confirmed] {
@@ -525,35 +555,22 @@ async fn publish_handed(
     conn: &mut PgConnection,
     publisher: &Publisher,
     settings: &RelaySettings,
-    events: Vec<HandedEvent>,
+    handed: Vec<HandedEvent>,
     published: &mut PublishedSeqs,
 ) -> Result<Result<(), PublishError>, sqlx::Error> {
-    let fetched = metrics::histogram!("outbox_fetch_lag_seconds");
-    for event in &events {
-        fetched.record(seconds_since(event.occurred_at));
-    }
-    let (spans, messages): (Vec<_>, Vec<_>) = events
+    let events: Vec<Sendable<'_>> = handed
         .iter()
-        .map(|event| {
-            outgoing(
-                settings,
-                &event.event_id,
-                &event.routing_key,
-                &event.body,
-                &event.trace_context,
-            )
+        .map(|event| Sendable {
+            event_id: &event.event_id,
+            routing_key: &event.routing_key,
+            body: &event.body,
+            trace_context: &event.trace_context,
+            occurred_at: event.occurred_at,
         })
-        .unzip();
-    let (confirmed, failure) = publisher
-        .publish_batch(&messages, settings.confirm_timeout)
-        .await;
-    drop(spans);
+        .collect();
+    let (confirmed, failure) = send(publisher, settings, &events).await;
     if confirmed > 0 {
-        let lag = metrics::histogram!("outbox_confirm_lag_seconds");
-        for event in &events[..confirmed] {
-            lag.record(seconds_since(event.occurred_at));
-        }
-        let ids: Vec<Uuid> = events[..confirmed].iter().map(|e| e.event_id).collect();
+        let ids: Vec<Uuid> = handed[..confirmed].iter().map(|e| e.event_id).collect();
         bounded(
             sqlx::query!(
                 "UPDATE order_events SET published_at = now() WHERE event_id = ANY($1)",
@@ -565,7 +582,7 @@ async fn publish_handed(
         .await?;
         metrics::counter!("outbox_events_published_total").increment(confirmed as u64);
         metrics::counter!("outbox_events_handed_off_total").increment(confirmed as u64);
-        for event in &events[..confirmed] {
+        for event in &handed[..confirmed] {
             published.published(event.restaurant_id, event.seq);
         }
     }

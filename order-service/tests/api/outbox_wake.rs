@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use test_support::amqp::ExchangeTap;
+use test_support::{amqp::ExchangeTap, api::Kitchen};
 
 use crate::helpers::{TestApp, kitchen, spawn_app_with};
 
@@ -38,16 +38,22 @@ async fn a_change_wakes_its_own_instances_relay() {
     );
 }
 
-#[tokio::test]
-async fn a_change_on_a_standby_instance_wakes_the_active_relay() {
+/// Two instances of one restaurant's system, and a tap on their exchange. The first one's
+/// relay is the active one: its own first order went out (and was taken off the tap).
+async fn active_and_standby() -> (TestApp, TestApp, Kitchen, ExchangeTap) {
     let active = app_without_poll().await;
     let mut tap = ExchangeTap::bind(&active.config.exchange, "orders.#").await;
     let k = kitchen(&active, "luigis").await;
-    // The first instance's relay is the active one: its own order went out.
     active.place_order(&k.slug, &k.menu).await;
     tap.next_within(IN_TIME).await;
-
     let standby = active.another_instance().await;
+    (active, standby, k, tap)
+}
+
+#[tokio::test]
+async fn a_change_on_a_standby_instance_wakes_the_active_relay() {
+    let (_active, standby, k, mut tap) = active_and_standby().await;
+
     let order = standby.place_order(&k.slug, &k.menu).await;
     let delivery = tap.next_within(IN_TIME).await;
     assert_eq!(routing_key(&delivery), "orders.luigis.confirmed");
@@ -69,12 +75,7 @@ async fn a_change_on_a_standby_instance_wakes_the_active_relay() {
 /// interleaving, the restaurant's events leave in `seq` order, each once.
 #[tokio::test]
 async fn changes_from_two_instances_at_once_leave_in_seq_order_each_once() {
-    let active = app_without_poll().await;
-    let mut tap = ExchangeTap::bind(&active.config.exchange, "orders.#").await;
-    let k = kitchen(&active, "luigis").await;
-    active.place_order(&k.slug, &k.menu).await;
-    tap.next_within(IN_TIME).await;
-    let standby = active.another_instance().await;
+    let (active, standby, k, mut tap) = active_and_standby().await;
 
     let placed = (0..20).map(|n| {
         let app = if n % 2 == 0 { &active } else { &standby };
