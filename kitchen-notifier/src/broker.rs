@@ -16,10 +16,7 @@ use std::{
 use futures_util::{StreamExt, future::BoxFuture};
 use lapin::{
     Channel, Connection, ConnectionProperties, Consumer,
-    options::{
-        BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueBindOptions,
-        QueueDeclareOptions,
-    },
+    options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueBindOptions},
     types::FieldTable,
 };
 use service_common::amqp::{BrokerNodes, bounded};
@@ -154,14 +151,8 @@ impl Broker {
             &self.exchange,
         ))
         .await?;
-        bounded(channel.queue_declare(
-            queue.as_str().into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                auto_delete: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
+        bounded(service_common::amqp::declare_connection_queue(
+            &channel, &queue,
         ))
         .await?;
         let consumer = bounded(channel.basic_consume(

@@ -229,6 +229,25 @@ pub async fn declare_exchange(channel: &lapin::Channel, name: &str) -> lapin::Re
         .await
 }
 
+/// Declares a queue that lives as long as the channel's connection: exclusive to it and
+/// deleted with it, so a consumer that goes leaves nothing behind on the broker.
+pub async fn declare_connection_queue(
+    channel: &lapin::Channel,
+    name: &str,
+) -> lapin::Result<lapin::Queue> {
+    channel
+        .queue_declare(
+            name.into(),
+            lapin::options::QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..Default::default()
+            },
+            lapin::types::FieldTable::default(),
+        )
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use lapin::{
     Connection, ConnectionProperties, Consumer,
     message::Delivery,
-    options::{BasicConsumeOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions},
+    options::{BasicConsumeOptions, ExchangeDeleteOptions, QueueBindOptions},
     types::FieldTable,
 };
 
@@ -94,16 +94,7 @@ impl ExchangeTap {
             .await
             .unwrap();
         let queue = crate::cleanup::unique_name(TAP_PREFIX, '.');
-        channel
-            .queue_declare(
-                queue.as_str().into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    auto_delete: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
+        service_common::amqp::declare_connection_queue(&channel, &queue)
             .await
             .unwrap();
         channel
