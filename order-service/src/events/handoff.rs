@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::telemetry::TraceContext;
 
 /// One committed event, as the relay would have read it from `order_events`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct HandedEvent {
     pub restaurant_id: Uuid,
     pub seq: i64,

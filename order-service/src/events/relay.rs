@@ -225,14 +225,8 @@ async fn publish_while_leader(
             let sorted = published.sort(handed);
             events_due |= sorted.needs_read;
             if !sorted.publish.is_empty() {
-                match publish_handed(conn, active, settings, sorted.publish, &mut published).await?
-                {
-                    Ok(()) => {}
-                    Err(error) => {
-                        failed = Some(error);
-                        events_due = true;
-                    }
-                }
+                let sent = publish_handed(conn, active, settings, sorted.publish, &mut published);
+                failed = sent.await?.err();
             }
             // One batch of each outbox per turn, so neither waits for the other's backlog.
             // Each is published in its own `position` order, which keeps a restaurant's
