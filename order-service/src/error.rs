@@ -38,6 +38,9 @@ pub enum ApiError {
     },
     #[error("The database is unavailable; try again shortly.")]
     Unavailable,
+    /// 503 for a request that lost a race it may win on a retry (`Retry-After` as for any 503).
+    #[error("{0}")]
+    Busy(String),
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -69,7 +72,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -23,7 +23,11 @@ use crate::{
     routes::{self, pages::Pages},
     state::{AppState, Caps},
     storage,
-    storage::order_cache::{self, OrderCache},
+    storage::{
+        line_ids::{self, LineIds},
+        menu_cache::{self, MenuCache},
+        order_cache::{self, OrderCache},
+    },
 };
 
 pub struct Application {
@@ -73,6 +77,11 @@ impl Application {
             },
             outbox: OutboxWake::new(),
             orders: Arc::new(OrderCache::new(order_cache::DEFAULT_CAPACITY)),
+            menus: Arc::new(MenuCache::new(
+                menu_cache::DEFAULT_RESTAURANTS,
+                menu_cache::DEFAULT_ENTRIES_PER_RESTAURANT,
+            )),
+            line_ids: Arc::new(LineIds::new(line_ids::DEFAULT_BLOCK)),
             metrics_on_main_listener: config.metrics_addr.is_none(),
         };
         let metrics_listener = service_common::net::listen_metrics(config.metrics_addr)?;

@@ -9,7 +9,7 @@ use crate::{
     domain::rate_limit::ConfirmLimits,
     events::{handoff::HandedEvent, wake::OutboxWake},
     routes::pages::Pages,
-    storage::order_cache::OrderCache,
+    storage::{line_ids::LineIds, menu_cache::MenuCache, order_cache::OrderCache},
     telemetry::TraceContext,
 };
 
@@ -31,6 +31,10 @@ pub struct AppState {
     pub outbox: Arc<OutboxWake>,
     /// The orders this instance wrote last, so a kitchen write need not read them back.
     pub orders: Arc<OrderCache>,
+    /// The menu entries confirms were priced with, so a confirm need not read the menu.
+    pub menus: Arc<MenuCache>,
+    /// Ids for new orders' lines, taken from their sequence a block at a time.
+    pub line_ids: Arc<LineIds>,
     /// False when `/metrics` has a listener of its own (`METRICS_ADDR`).
     pub metrics_on_main_listener: bool,
 }

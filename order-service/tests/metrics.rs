@@ -93,9 +93,12 @@ async fn metrics_report_the_relay_its_backlog_the_requests_and_logins() {
         .await
         .expect(200);
     wait_for_value(&app, "outbox_events_published_total", 3.0).await;
+    let text = scrape(&app).await;
+    assert_eq!(expect_value(&text, "outbox_events_handed_off_total"), 2.0);
+    // The first confirm read the menu; the second was priced from the instance's copy.
     assert_eq!(
-        expect_value(&scrape(&app).await, "outbox_events_handed_off_total"),
-        2.0
+        expect_value(&text, "confirm_menu_reads_total{reason=\"missing\"}"),
+        1.0
     );
 
     // Shut down, the relay lets go of the lock and says so.

@@ -8,6 +8,8 @@ use shared_types::{ErrorBody, Order, Slug};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use std::sync::Arc;
+
 use tokio::time::Instant;
 
 use crate::{
@@ -24,7 +26,7 @@ use crate::{
     error::{ApiError, ApiResult},
     extract::{Json, PathParam, PathSlug},
     state::AppState,
-    storage::{self, orders::Confirmed},
+    storage::{self, menu_cache::MenuCopy, orders::Confirmed},
     telemetry,
 };
 
@@ -209,47 +211,95 @@ pub async fn confirm(
             return Err(invalid.into());
         }
     };
+    let item_ids = request.menu_item_ids();
+    // The restaurant and its entries for these items: from this instance's copy of the menu
+    // when it has them all, else read (one round trip, which also answers 404).
+    let (mut menu, mut read_now) = match state.menus.get(&slug) {
+        Some(copy) if copy.has_all(&item_ids) => (copy, false),
+        _ => (read_menu(&state, &slug, &item_ids, "missing").await?, true),
+    };
     if let Some((key, request)) = &keyed {
         // A retry must get the first order even if the menu changed since: look the key up
         // before validating against the menu. (The write checks again, for concurrent requests.)
-        let restaurant = restaurant_id(&state, &slug).await?;
         if let Some(existing) =
-            storage::orders::find_by_idempotency_key(&state.db, restaurant, key, request).await?
+            storage::orders::find_by_idempotency_key(&state.db, menu.restaurant_id, key, request)
+                .await?
         {
             return replay(&state, existing).await;
         }
     }
-    // The restaurant, its menu entries for these items and the lines' ids: one round trip.
-    let context = storage::menu::order_context(&state.db, &slug, &request)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Restaurant"))?;
     // Replays above are not new orders and do not count here: this bounds what a restaurant's
     // screens are sent.
     state
         .confirm_limits
-        .check_restaurant(context.restaurant_id, Instant::now())
+        .check_restaurant(menu.restaurant_id, Instant::now())
         .map_err(|wait| too_many("restaurant", wait))?;
-    let priced = orders::price(&request, &context.menu)?;
+    let line_ids = state
+        .line_ids
+        .take(&state.db, request.lines().len())
+        .await?;
     let trace_context = telemetry::current_trace_context();
-    let new = storage::orders::NewOrder {
-        restaurant_id: context.restaurant_id,
-        slug: &slug,
-        request: &request,
-        priced: &priced,
-        line_ids: &context.line_ids,
-        idempotency: keyed.as_ref().map(|(key, request)| (key, request)),
-        trace_context: &trace_context,
-    };
-    let event = storage::orders::confirmed_event(&new);
-    orders::check_order_size(&event.order, state.caps.order_max_bytes)?;
-    let outcome = storage::orders::confirm(&state.db, new, event).await?;
-    match outcome {
-        Confirmed::Created(event) => {
-            let order = state.order_committed(context.restaurant_id, *event, &trace_context);
-            Ok((StatusCode::CREATED, axum::Json(order)).into_response())
+    // Priced from a copy, the order is written only while the menu is still at the copy's
+    // version; a copy that is behind is read again, so a change made anywhere is charged.
+    for _ in 0..MENU_ATTEMPTS {
+        let priced = match orders::price(&request, &menu.entries) {
+            Ok(priced) => priced,
+            // A copy may lack a variant or modifier added since: only a fresh read refuses.
+            Err(_) if !read_now => {
+                menu = read_menu(&state, &slug, &item_ids, "refused").await?;
+                read_now = true;
+                continue;
+            }
+            Err(invalid) => return Err(invalid.into()),
+        };
+        let new = storage::orders::NewOrder {
+            restaurant_id: menu.restaurant_id,
+            slug: &slug,
+            request: &request,
+            priced: &priced,
+            line_ids: &line_ids,
+            menu_version: menu.version,
+            idempotency: keyed.as_ref().map(|(key, request)| (key, request)),
+            trace_context: &trace_context,
+        };
+        let event = storage::orders::confirmed_event(&new);
+        orders::check_order_size(&event.order, state.caps.order_max_bytes)?;
+        match storage::orders::confirm(&state.db, new, event).await? {
+            Confirmed::Created(event) => {
+                let order = state.order_committed(menu.restaurant_id, *event, &trace_context);
+                return Ok((StatusCode::CREATED, axum::Json(order)).into_response());
+            }
+            Confirmed::MenuChanged => {
+                state.menus.forget(&slug, menu.version);
+                menu = read_menu(&state, &slug, &item_ids, "changed").await?;
+                read_now = true;
+            }
+            existing => return replay(&state, existing).await,
         }
-        existing => replay(&state, existing).await,
     }
+    Err(ApiError::Busy(
+        "The menu kept changing while this order was placed; try again.".into(),
+    ))
+}
+
+/// Tries at pricing and writing one confirm while the menu changes under it, each after a
+/// fresh read; a menu edited faster than that is being rewritten, not served.
+const MENU_ATTEMPTS: usize = 4;
+
+/// Reads the restaurant's menu entries for `item_ids` and keeps them; 404 without such a
+/// restaurant. `why` labels the read in `confirm_menu_reads_total`.
+async fn read_menu(
+    state: &AppState,
+    slug: &Slug,
+    item_ids: &[i64],
+    why: &'static str,
+) -> ApiResult<Arc<MenuCopy>> {
+    metrics::counter!("confirm_menu_reads_total", "reason" => why).increment(1);
+    let read = storage::menu::entries_for_order(&state.db, slug, item_ids)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Restaurant"))?;
+    state.menus.put(slug, read.clone());
+    Ok(Arc::new(read))
 }
 
 /// 429 for a confirm over its address's (`scope` "address") or restaurant's rate.
@@ -297,6 +347,10 @@ async fn replay(state: &AppState, existing: Confirmed) -> ApiResult<Response> {
         Confirmed::Created(event) => {
             Ok((StatusCode::CREATED, axum::Json(event.order)).into_response())
         }
+        // Not an answer of a key's lookup; the confirm handles it before replaying.
+        Confirmed::MenuChanged => Err(ApiError::Busy(
+            "The menu changed while this order was placed; try again.".into(),
+        )),
     }
 }
 

@@ -1,17 +1,15 @@
-use std::collections::HashMap;
-
 use rust_decimal::Decimal;
 use shared_types::Slug;
 use sqlx::{PgPool, types::Json};
 use uuid::Uuid;
 
-use super::stations::is_unknown_station;
+use super::{menu_cache::MenuCopy, stations::is_unknown_station};
 use crate::{
     domain::{
         menu::{
             CategoryChanges, CategoryDraft, ItemChanges, ItemDraft, ModifierChanges, VariantChanges,
         },
-        orders::{MenuEntry, ValidatedConfirm},
+        orders::MenuEntry,
     },
     dto::{MenuItemDto, PublicMenu},
 };
@@ -365,26 +363,18 @@ pub async fn public_menu(db: &PgPool, slug: &Slug) -> Result<Option<PublicMenu>,
     Ok(menu.map(|Json(menu)| menu))
 }
 
-/// What confirming an order at the restaurant `slug` needs, read in one round trip.
-pub struct OrderContext {
-    pub restaurant_id: Uuid,
-    /// The items asked for that are on the restaurant's active menu (item and category active).
-    pub menu: HashMap<i64, MenuEntry>,
-    /// Ids for the order's lines, taken from their sequence now so the whole order can be
-    /// written in one statement. (Unused ones leave gaps, as any failed insert would.)
-    pub line_ids: Vec<i64>,
-}
-
-/// The restaurant with this slug, the items of `request` on its active menu and an id for each
-/// of its lines; `None` when there is no such restaurant.
-#[tracing::instrument(name = "db.menu.order_context", skip_all)]
-pub async fn order_context(
+/// The restaurant with this slug, its menu's version and those of `item_ids` that are on its
+/// active menu (item and category active), read in one snapshot; `None` when there is no such
+/// restaurant. The version is what a confirm priced from these entries is written against
+/// (`orders::confirm`).
+#[tracing::instrument(name = "db.menu.entries_for_order", skip_all)]
+pub async fn entries_for_order(
     db: &PgPool,
     slug: &Slug,
-    request: &ValidatedConfirm,
-) -> Result<Option<OrderContext>, sqlx::Error> {
+    item_ids: &[i64],
+) -> Result<Option<MenuCopy>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"SELECT r.id,
+        r#"SELECT r.id, r.menu_version,
             COALESCE((SELECT jsonb_agg(jsonb_build_object('id', i.id, 'name', i.name,
                 'station', (SELECT jsonb_build_object('id', st.id, 'name', st.name) FROM stations st
                             WHERE st.id = COALESCE(i.station_id, c.station_id)),
@@ -394,24 +384,21 @@ pub async fn order_context(
                     FROM menu_modifiers m WHERE m.item_id = i.id), '[]'::jsonb)))
              FROM menu_items i JOIN menu_categories c ON c.id = i.category_id
              WHERE i.restaurant_id = r.id AND i.id = ANY($2) AND i.is_active AND c.is_active), '[]'::jsonb)
-             AS "menu!: Json<Vec<MenuEntry>>",
-            ARRAY(SELECT nextval(pg_get_serial_sequence('order_items', 'id')) FROM generate_series(1, $3))
-             AS "line_ids!"
+             AS "menu!: Json<Vec<MenuEntry>>"
          FROM restaurants r WHERE r.slug = $1"#,
         slug.as_str(),
-        &request.menu_item_ids(),
-        request.line_count()
+        item_ids
     )
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|row| OrderContext {
+    Ok(row.map(|row| MenuCopy {
         restaurant_id: row.id,
-        menu: row
+        version: row.menu_version,
+        entries: row
             .menu
             .0
             .into_iter()
             .map(|entry| (entry.id, entry))
             .collect(),
-        line_ids: row.line_ids,
     }))
 }

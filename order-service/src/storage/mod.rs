@@ -6,8 +6,10 @@
 //! command): the macros write their data to `SQLX_OFFLINE_DIR` while `DATABASE_URL` is set.
 
 pub mod events;
+pub mod line_ids;
 pub mod login_failures;
 pub mod menu;
+pub mod menu_cache;
 pub mod order_cache;
 pub mod orders;
 pub mod restaurants;

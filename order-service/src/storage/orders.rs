@@ -128,8 +128,11 @@ pub struct NewOrder<'a> {
     pub slug: &'a Slug,
     pub request: &'a ValidatedConfirm,
     pub priced: &'a PricedOrder,
-    /// One id per line, from `menu::order_context`.
+    /// One id per line, from `line_ids::LineIds`.
     pub line_ids: &'a [i64],
+    /// The `menu_version` of the menu entries `priced` comes from: the order is written only
+    /// while the restaurant's menu is still at it.
+    pub menu_version: i64,
     /// The `Idempotency-Key` and the request it came with.
     pub idempotency: Option<(&'a IdempotencyKey, &'a Value)>,
     pub trace_context: &'a TraceContext,
@@ -141,6 +144,9 @@ pub enum Confirmed {
     /// An order with this idempotency key exists; `same_request` tells whether it came from an
     /// identical request.
     Existing { order_id: Uuid, same_request: bool },
+    /// Nothing was written: the menu is no longer at `NewOrder::menu_version`, so the order
+    /// must be priced again.
+    MenuChanged,
 }
 
 /// The new order and its `order.confirmed` event as they will be written (its `seq` and
@@ -180,8 +186,9 @@ pub fn confirmed_event(new: &NewOrder<'_>) -> OrderEvent {
 }
 
 /// Writes a confirmed order (`event`, from [`confirmed_event`]), its lines and its event in one
-/// statement (so one implicit transaction): the lines' ids were taken beforehand
-/// (`menu::order_context`), so the order, its event and every row are built before anything is
+/// statement (so one implicit transaction), if the restaurant's menu is still at the version it
+/// was priced at (else [`Confirmed::MenuChanged`], nothing written): the lines' ids were taken
+/// beforehand (`line_ids`), so the order, its event and every row are built before anything is
 /// written, and nothing is held open between round trips.
 #[tracing::instrument(name = "db.orders.confirm", skip_all)]
 pub async fn confirm(
@@ -208,7 +215,9 @@ pub async fn confirm(
             INSERT INTO orders (id, restaurant_id, table_identifier, raw_input, language,
                                 total_price, idempotency_key, idempotency_request,
                                 created_at, updated_at, status_changed_at)
-            VALUES ($3, $2, $7, $8, $9, $10, $11, $12, $13, $13, $13)
+            SELECT $3::uuid, $2::uuid, $7::text, $8::text, $9::text, $10::numeric, $11::text,
+                   $12::jsonb, $13::timestamptz, $13, $13
+            WHERE EXISTS (SELECT 1 FROM restaurants r WHERE r.id = $2 AND r.menu_version = $30)
             RETURNING id),
          new_lines AS (
             INSERT INTO order_items (id, order_id, position, menu_item_id, name, variant_id,
@@ -264,15 +273,19 @@ pub async fn confirm(
         // $28..$29: the lines' stations, as they are now.
         &lines.station_ids as &[Option<i64>],
         &lines.station_names as &[Option<&str>],
+        // $30: the menu's version the order was priced at.
+        new.menu_version,
     )
-    .fetch_one(db)
+    .fetch_optional(db)
     .await;
     match written {
-        Ok(stored) => Ok(Confirmed::Created(Box::new(OrderEvent {
+        Ok(Some(stored)) => Ok(Confirmed::Created(Box::new(OrderEvent {
             seq: stored.seq,
             occurred_at: stored.occurred_at,
             ..event
         }))),
+        // Nothing was written: the order always has a line, so only the version check stops it.
+        Ok(None) => Ok(Confirmed::MenuChanged),
         Err(error) if is_unique_violation(&error, "orders_idempotency_key") => {
             if let Some((key, request)) = new.idempotency {
                 let mut conn = db.acquire().await?;

@@ -11,6 +11,7 @@ mod headers;
 mod helpers;
 mod kitchen;
 mod menu;
+mod menu_copy;
 mod migrations;
 mod openapi;
 mod ops;

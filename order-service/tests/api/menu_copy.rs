@@ -1,0 +1,197 @@
+//! A confirm priced from this instance's copy of the menu (`storage::menu_cache`) must answer
+//! as one priced from a fresh read: after a change made through another instance, or by hand
+//! in psql, and for an entry the copy has never seen.
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, kitchen, spawn_app};
+
+async fn count_orders(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM orders")
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_price_changed_through_another_instance_is_charged_here() {
+    let first = spawn_app().await;
+    let second = first.another_instance().await;
+    let k = kitchen(&first, "luigis").await;
+    // (14.99 + 2.00) × 2, and now the first instance holds the entries.
+    assert_eq!(
+        first.place_order(&k.slug, &k.menu).await["total_price"],
+        "33.98"
+    );
+    second
+        .patch(
+            &format!(
+                "/api/restaurants/{}/menu/variants/{}/",
+                k.slug, k.menu.large
+            ),
+            Some(&k.owner.access),
+            json!({"price": "20.00"}),
+        )
+        .await
+        .expect(200);
+    // (20.00 + 2.00) × 2.
+    let after = first.place_order(&k.slug, &k.menu).await;
+    assert_eq!(after["total_price"], "44.00");
+    assert_eq!(after["items"][0]["variant_price"], "20.00", "{after}");
+}
+
+#[tokio::test]
+async fn changes_made_in_psql_are_charged_and_refused_as_the_database_says() {
+    let app = spawn_app().await;
+    let k = kitchen(&app, "luigis").await;
+    app.place_order(&k.slug, &k.menu).await;
+    sqlx::query("UPDATE menu_modifiers SET price_adjustment = 3.50 WHERE id = $1")
+        .bind(k.menu.cheese)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    // (14.99 + 3.50) × 2.
+    assert_eq!(
+        app.place_order(&k.slug, &k.menu).await["total_price"],
+        "36.98"
+    );
+
+    sqlx::query("UPDATE menu_categories SET is_active = false WHERE id = $1")
+        .bind(k.menu.category)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let orders = count_orders(&app).await;
+    let refused = app
+        .confirm(&k.slug, test_support::api::ApiClient::pizza_order(&k.menu))
+        .await
+        .expect_error(400);
+    assert!(
+        refused["errors"]["items[0].menu_item_id"].is_array(),
+        "{refused}"
+    );
+    assert_eq!(count_orders(&app).await, orders, "nothing was written");
+}
+
+#[tokio::test]
+async fn a_variant_and_an_item_added_since_the_copy_can_be_ordered() {
+    let first = spawn_app().await;
+    let second = first.another_instance().await;
+    let k = kitchen(&first, "luigis").await;
+    first.place_order(&k.slug, &k.menu).await;
+    let menu = format!("/api/restaurants/{}/menu", k.slug);
+    let token = Some(k.owner.access.as_str());
+    // The API adds variants only with a new item: this one comes by hand.
+    let family: i64 = sqlx::query_scalar(
+        "INSERT INTO menu_variants (item_id, label, price) VALUES ($1, 'Family', 24.00) RETURNING id",
+    )
+    .bind(k.menu.pizza)
+    .fetch_one(&first.db)
+    .await
+    .unwrap();
+    let water = second
+        .post(
+            &format!("{menu}/items/"),
+            token,
+            json!({"category_id": k.menu.category, "name": "Water",
+                   "variants": [{"label": "Bottle", "price": "2.50"}]}),
+        )
+        .await
+        .expect(201);
+    let order = first
+        .confirm(
+            &k.slug,
+            json!({"items": [
+                {"menu_item_id": k.menu.pizza, "variant_id": family, "quantity": 1},
+                {"menu_item_id": water["id"], "variant_id": water["variants"][0]["id"], "quantity": 2}],
+                   "raw_input": "a family pizza and two waters", "language": "en"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(order["total_price"], "29.00");
+    assert_eq!(order["items"][0]["variant_label"], "Family");
+}
+
+#[tokio::test]
+async fn a_station_renamed_elsewhere_is_on_the_next_ticket() {
+    let first = spawn_app().await;
+    let second = first.another_instance().await;
+    let k = kitchen(&first, "luigis").await;
+    let token = Some(k.owner.access.as_str());
+    let stations = format!("/api/restaurants/{}/stations/", k.slug);
+    let oven = first
+        .post(&stations, token, json!({"name": "Oven"}))
+        .await
+        .expect(201);
+    first
+        .patch(
+            &format!("/api/restaurants/{}/menu/items/{}/", k.slug, k.menu.pizza),
+            token,
+            json!({"station_id": oven["id"]}),
+        )
+        .await
+        .expect(200);
+    let before = first.place_order(&k.slug, &k.menu).await;
+    assert_eq!(before["items"][0]["station"]["name"], "Oven", "{before}");
+    second
+        .patch(
+            &format!("{stations}{}/", oven["id"]),
+            token,
+            json!({"name": "Wood oven"}),
+        )
+        .await
+        .expect(200);
+    let after = first.place_order(&k.slug, &k.menu).await;
+    assert_eq!(after["items"][0]["station"]["name"], "Wood oven", "{after}");
+}
+
+#[tokio::test]
+async fn orders_confirmed_while_the_menu_changes_are_each_priced_at_one_version() {
+    let app = spawn_app().await;
+    let second = app.another_instance().await;
+    let k = kitchen(&app, "luigis").await;
+    let variant_path = format!(
+        "/api/restaurants/{}/menu/variants/{}/",
+        k.slug, k.menu.large
+    );
+    let prices = ["15.00", "16.00", "17.00", "18.00", "19.00"];
+    let orders = async {
+        let mut totals = Vec::new();
+        for _ in 0..20 {
+            let order = app.place_order(&k.slug, &k.menu).await;
+            totals.push((order["total_price"].clone(), order["items"][0].clone()));
+        }
+        totals
+    };
+    let changes = async {
+        for price in prices {
+            second
+                .patch(
+                    &variant_path,
+                    Some(&k.owner.access),
+                    json!({"price": price}),
+                )
+                .await
+                .expect(200);
+        }
+    };
+    let (totals, ()) = tokio::join!(orders, changes);
+    // Each order is priced at one of the menu's versions, and never at an older one than the
+    // order before it (they were placed one after the other).
+    let mut last = 14.99;
+    for (total, line) in totals {
+        let unit: f64 = line["variant_price"].as_str().unwrap().parse().unwrap();
+        let total: f64 = total.as_str().unwrap().parse().unwrap();
+        assert!(
+            ((unit + 2.0) * 2.0 - total).abs() < 1e-9,
+            "{total} for {line}"
+        );
+        assert!(unit >= last, "{unit} after {last}");
+        last = unit;
+    }
+    // And once the changes are done, the last price is charged.
+    assert_eq!(
+        app.place_order(&k.slug, &k.menu).await["total_price"],
+        "42.00"
+    );
+}
