@@ -80,6 +80,7 @@ impl Application {
             menus: Arc::new(MenuCache::new(
                 menu_cache::DEFAULT_RESTAURANTS,
                 menu_cache::DEFAULT_ENTRIES_PER_RESTAURANT,
+                menu_cache::DEFAULT_BUDGET_BYTES,
             )),
             line_ids: Arc::new(LineIds::new(line_ids::DEFAULT_BLOCK)),
             metrics_on_main_listener: config.metrics_addr.is_none(),

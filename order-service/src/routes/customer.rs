@@ -241,42 +241,62 @@ pub async fn confirm(
     let trace_context = telemetry::current_trace_context();
     // Priced from a copy, the order is written only while the menu is still at the copy's
     // version; a copy that is behind is read again, so a change made anywhere is charged.
-    for _ in 0..MENU_ATTEMPTS {
-        let priced = match orders::price(&request, &menu.entries) {
-            Ok(priced) => priced,
-            // A copy may lack a variant or modifier added since: only a fresh read refuses.
-            Err(_) if !read_now => {
-                menu = read_menu(&state, &slug, &item_ids, "refused").await?;
-                read_now = true;
-                continue;
+    'attempts: for attempt in 1..=MENU_ATTEMPTS {
+        let refused: ApiError = 'write: {
+            let priced = match orders::price(&request, &menu.entries) {
+                Ok(priced) => priced,
+                Err(invalid) => break 'write invalid.into(),
+            };
+            let new = storage::orders::NewOrder {
+                restaurant_id: menu.restaurant_id,
+                slug: &slug,
+                request: &request,
+                priced: &priced,
+                line_ids: &line_ids,
+                menu_version: menu.version,
+                idempotency: keyed.as_ref().map(|(key, request)| (key, request)),
+                trace_context: &trace_context,
+            };
+            let event = storage::orders::confirmed_event(&new);
+            if let Err(too_large) =
+                orders::check_order_size(&event.order, state.caps.order_max_bytes)
+            {
+                break 'write too_large.into();
             }
-            Err(invalid) => return Err(invalid.into()),
+            match storage::orders::confirm(&state.db, new, event).await? {
+                Confirmed::Created(event) => {
+                    let restaurant_id = menu.restaurant_id;
+                    if read_now {
+                        // Kept only once an order was written with it, so invalid orders
+                        // cannot fill the cache.
+                        state.menus.put(&slug, Arc::unwrap_or_clone(menu));
+                    }
+                    let order = state.order_committed(restaurant_id, *event, &trace_context);
+                    return Ok((StatusCode::CREATED, axum::Json(order)).into_response());
+                }
+                Confirmed::MenuChanged if attempt < MENU_ATTEMPTS => {
+                    state.menus.forget(&slug, menu.version);
+                    menu = read_menu(&state, &slug, &item_ids, "changed").await?;
+                    read_now = true;
+                    continue 'attempts;
+                }
+                Confirmed::MenuChanged => {
+                    break 'write ApiError::Busy(
+                        "The menu kept changing while this order was placed; try again.".into(),
+                    );
+                }
+                existing => return replay(&state, existing).await,
+            }
         };
-        let new = storage::orders::NewOrder {
-            restaurant_id: menu.restaurant_id,
-            slug: &slug,
-            request: &request,
-            priced: &priced,
-            line_ids: &line_ids,
-            menu_version: menu.version,
-            idempotency: keyed.as_ref().map(|(key, request)| (key, request)),
-            trace_context: &trace_context,
-        };
-        let event = storage::orders::confirmed_event(&new);
-        orders::check_order_size(&event.order, state.caps.order_max_bytes)?;
-        match storage::orders::confirm(&state.db, new, event).await? {
-            Confirmed::Created(event) => {
-                let order = state.order_committed(menu.restaurant_id, *event, &trace_context);
-                return Ok((StatusCode::CREATED, axum::Json(order)).into_response());
-            }
-            Confirmed::MenuChanged => {
-                state.menus.forget(&slug, menu.version);
-                menu = read_menu(&state, &slug, &item_ids, "changed").await?;
-                read_now = true;
-            }
-            existing => return replay(&state, existing).await,
+        // A copy may lack what was added since (a variant, a modifier) or have names that
+        // changed since: only a fresh read refuses an order.
+        if read_now {
+            return unless_replayed(&state, &keyed, menu.restaurant_id, refused).await;
         }
+        menu = read_menu(&state, &slug, &item_ids, "refused").await?;
+        read_now = true;
     }
+    // The last attempt always ends above.
     Err(ApiError::Busy(
         "The menu kept changing while this order was placed; try again.".into(),
     ))
@@ -284,10 +304,10 @@ pub async fn confirm(
 
 /// Tries at pricing and writing one confirm while the menu changes under it, each after a
 /// fresh read; a menu edited faster than that is being rewritten, not served.
-const MENU_ATTEMPTS: usize = 4;
+const MENU_ATTEMPTS: usize = 8;
 
-/// Reads the restaurant's menu entries for `item_ids` and keeps them; 404 without such a
-/// restaurant. `why` labels the read in `confirm_menu_reads_total`.
+/// Reads the restaurant's menu entries for `item_ids`; 404 without such a restaurant. `why`
+/// labels the read in `confirm_menu_reads_total`.
 async fn read_menu(
     state: &AppState,
     slug: &Slug,
@@ -298,8 +318,25 @@ async fn read_menu(
     let read = storage::menu::entries_for_order(&state.db, slug, item_ids)
         .await?
         .ok_or_else(|| ApiError::not_found("Restaurant"))?;
-    state.menus.put(slug, read.clone());
     Ok(Arc::new(read))
+}
+
+/// `refused`, unless a request with the same `Idempotency-Key` was written since the key was
+/// looked up (a write refused for the menu's version never reached the key's unique index):
+/// then that order, as for any replay.
+async fn unless_replayed(
+    state: &AppState,
+    keyed: &Option<(IdempotencyKey, serde_json::Value)>,
+    restaurant_id: Uuid,
+    refused: ApiError,
+) -> ApiResult<Response> {
+    if let Some((key, request)) = keyed
+        && let Some(existing) =
+            storage::orders::find_by_idempotency_key(&state.db, restaurant_id, key, request).await?
+    {
+        return replay(state, existing).await;
+    }
+    Err(refused)
 }
 
 /// 429 for a confirm over its address's (`scope` "address") or restaurant's rate.

@@ -35,7 +35,8 @@ impl LineIds {
         let rest = fresh.split_off(count.min(fresh.len()));
         self.lock().extend(rest);
         if fresh.len() < count {
-            return Err(sqlx::Error::Protocol(
+            // A broken invariant, not an unreachable database (which `Protocol` would mean).
+            return Err(sqlx::Error::Decode(
                 "the line id sequence returned fewer ids than asked".into(),
             ));
         }

@@ -18,6 +18,10 @@ use crate::domain::orders::MenuEntry;
 pub const DEFAULT_RESTAURANTS: usize = 1_024;
 /// Entries kept per restaurant (a copy never holds more; the rest are read for each order).
 pub const DEFAULT_ENTRIES_PER_RESTAURANT: usize = 256;
+/// What all copies may take together, by [`MenuCopy::approx_bytes`]: an owner controls how
+/// long an entry's names are and how many variants and modifiers it has, so the count of
+/// entries alone does not bound memory.
+pub const DEFAULT_BUDGET_BYTES: usize = 32 << 20;
 
 /// A restaurant's active menu entries at one `menu_version`, as far as they were read.
 #[derive(Debug, Clone)]
@@ -32,79 +36,123 @@ impl MenuCopy {
     pub fn has_all(&self, item_ids: &[i64]) -> bool {
         item_ids.iter().all(|id| self.entries.contains_key(id))
     }
+
+    /// About what the copy takes in memory: its strings and a fixed cost per element.
+    pub fn approx_bytes(&self) -> usize {
+        const PER_ELEMENT: usize = 64;
+        let entry = |entry: &MenuEntry| {
+            PER_ELEMENT * (2 + entry.variants.len() + entry.modifiers.len())
+                + entry.name.len()
+                + entry
+                    .station
+                    .as_ref()
+                    .map_or(0, |station| station.name.len())
+                + entry.variants.iter().map(|v| v.label.len()).sum::<usize>()
+                + entry.modifiers.iter().map(|m| m.name.len()).sum::<usize>()
+        };
+        PER_ELEMENT + self.entries.values().map(entry).sum::<usize>()
+    }
 }
 
 #[derive(Debug)]
 pub struct MenuCache {
-    menus: Mutex<HashMap<Slug, Arc<MenuCopy>>>,
+    kept: Mutex<Kept>,
     restaurants: usize,
     entries_per_restaurant: usize,
+    budget_bytes: usize,
+}
+
+#[derive(Debug, Default)]
+struct Kept {
+    menus: HashMap<Slug, (Arc<MenuCopy>, usize)>,
+    bytes: usize,
+}
+
+impl Kept {
+    fn remove(&mut self, slug: &Slug) {
+        if let Some((_, bytes)) = self.menus.remove(slug) {
+            self.bytes -= bytes;
+        }
+    }
 }
 
 impl MenuCache {
-    pub fn new(restaurants: usize, entries_per_restaurant: usize) -> Self {
+    pub fn new(restaurants: usize, entries_per_restaurant: usize, budget_bytes: usize) -> Self {
         Self {
-            menus: Mutex::new(HashMap::new()),
+            kept: Mutex::new(Kept::default()),
             restaurants,
             entries_per_restaurant,
+            budget_bytes,
         }
     }
 
     /// The copy of this restaurant's menu, if one is kept.
     pub fn get(&self, slug: &Slug) -> Option<Arc<MenuCopy>> {
-        self.lock().get(slug).cloned()
+        self.lock().menus.get(slug).map(|(copy, _)| copy.clone())
     }
 
-    /// Keeps what was just read of the menu: added to the copy kept if that is of the same
-    /// version (and has room), else in place of it, unless a newer version is kept already.
+    /// Keeps what an order was just priced and written with: added to the copy kept if that
+    /// is of the same version (and has room), else in place of it, unless a newer version is
+    /// kept already. Other restaurants' copies are let go, arbitrary ones, to stay within the
+    /// bounds.
     pub fn put(&self, slug: &Slug, read: MenuCopy) {
-        let mut menus = self.lock();
-        let merged = match menus.get(slug) {
-            Some(kept) if kept.version > read.version => return,
-            Some(kept) if kept.version == read.version => {
-                let mut entries = kept.entries.clone();
-                for (id, entry) in read.entries {
-                    if entries.len() >= self.entries_per_restaurant {
-                        break;
-                    }
-                    entries.insert(id, entry);
+        let mut kept = self.lock();
+        let mut copy = match kept.menus.get(slug) {
+            Some((copy, _)) if copy.version > read.version => return,
+            Some((copy, _)) if copy.version == read.version => {
+                if read.entries.keys().all(|id| copy.entries.contains_key(id))
+                    || copy.entries.len() >= self.entries_per_restaurant
+                {
+                    return;
                 }
+                let mut entries = copy.entries.clone();
+                entries.extend(read.entries);
                 MenuCopy { entries, ..read }
             }
-            _ => {
-                let mut read = read;
-                if read.entries.len() > self.entries_per_restaurant {
-                    let keep: Vec<i64> = read
-                        .entries
-                        .keys()
-                        .copied()
-                        .take(self.entries_per_restaurant)
-                        .collect();
-                    read.entries.retain(|id, _| keep.contains(id));
-                }
-                read
-            }
+            _ => read,
         };
-        if !menus.contains_key(slug)
-            && menus.len() >= self.restaurants
-            && let Some(any) = menus.keys().next().cloned()
-        {
-            menus.remove(&any);
+        if copy.entries.len() > self.entries_per_restaurant {
+            let surplus: Vec<i64> = copy
+                .entries
+                .keys()
+                .skip(self.entries_per_restaurant)
+                .copied()
+                .collect();
+            for id in surplus {
+                copy.entries.remove(&id);
+            }
         }
-        menus.insert(slug.clone(), Arc::new(merged));
+        let bytes = copy.approx_bytes();
+        if bytes > self.budget_bytes {
+            return;
+        }
+        kept.remove(slug);
+        while kept.menus.len() >= self.restaurants || kept.bytes + bytes > self.budget_bytes {
+            let Some(any) = kept.menus.keys().next().cloned() else {
+                break;
+            };
+            kept.remove(&any);
+        }
+        kept.bytes += bytes;
+        kept.menus.insert(slug.clone(), (Arc::new(copy), bytes));
     }
 
     /// Lets go of the copy at `version`: the menu has changed since (a newer copy is kept).
     pub fn forget(&self, slug: &Slug, version: i64) {
-        let mut menus = self.lock();
-        if menus.get(slug).is_some_and(|kept| kept.version <= version) {
-            menus.remove(slug);
+        let mut kept = self.lock();
+        if kept
+            .menus
+            .get(slug)
+            .is_some_and(|(copy, _)| copy.version <= version)
+        {
+            kept.remove(slug);
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Slug, Arc<MenuCopy>>> {
-        // Each operation leaves the map whole, so a panic elsewhere cannot half-change it.
-        self.menus
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
+        // Each operation leaves the map and its byte count whole, so a panic elsewhere cannot
+        // half-change them.
+        self.kept
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -138,7 +186,7 @@ mod tests {
 
     #[test]
     fn reads_of_one_version_add_up() {
-        let cache = MenuCache::new(10, 10);
+        let cache = MenuCache::new(10, 10, DEFAULT_BUDGET_BYTES);
         cache.put(&slug("a"), copy(3, &[1, 2]));
         cache.put(&slug("a"), copy(3, &[5]));
         let kept = cache.get(&slug("a")).expect("kept");
@@ -148,7 +196,7 @@ mod tests {
 
     #[test]
     fn a_newer_version_replaces_the_copy_and_an_older_one_is_ignored() {
-        let cache = MenuCache::new(10, 10);
+        let cache = MenuCache::new(10, 10, DEFAULT_BUDGET_BYTES);
         cache.put(&slug("a"), copy(3, &[1, 2]));
         cache.put(&slug("a"), copy(4, &[2]));
         let kept = cache.get(&slug("a")).expect("kept");
@@ -160,7 +208,7 @@ mod tests {
 
     #[test]
     fn forgetting_a_version_keeps_a_newer_copy() {
-        let cache = MenuCache::new(10, 10);
+        let cache = MenuCache::new(10, 10, DEFAULT_BUDGET_BYTES);
         cache.put(&slug("a"), copy(4, &[1]));
         cache.forget(&slug("a"), 3);
         assert!(cache.get(&slug("a")).is_some());
@@ -170,7 +218,7 @@ mod tests {
 
     #[test]
     fn restaurants_and_entries_are_bounded() {
-        let cache = MenuCache::new(2, 3);
+        let cache = MenuCache::new(2, 3, DEFAULT_BUDGET_BYTES);
         cache.put(&slug("a"), copy(1, &[1, 2, 3, 4, 5]));
         assert_eq!(cache.get(&slug("a")).expect("kept").entries.len(), 3);
         cache.put(&slug("a"), copy(1, &[6]));
@@ -183,5 +231,25 @@ mod tests {
             .count();
         assert_eq!(kept, 2);
         assert!(cache.get(&slug("c")).is_some(), "the newest is kept");
+    }
+
+    #[test]
+    fn copies_are_let_go_to_stay_within_the_byte_budget() {
+        let one = copy(1, &[1, 2]).approx_bytes();
+        let cache = MenuCache::new(100, 100, 2 * one);
+        cache.put(&slug("a"), copy(1, &[1, 2]));
+        cache.put(&slug("b"), copy(1, &[1, 2]));
+        assert!(cache.get(&slug("a")).is_some() && cache.get(&slug("b")).is_some());
+        cache.put(&slug("c"), copy(1, &[1, 2]));
+        let kept = ["a", "b", "c"]
+            .iter()
+            .filter(|name| cache.get(&slug(name)).is_some())
+            .count();
+        assert_eq!(kept, 2);
+        assert!(cache.get(&slug("c")).is_some(), "the newest is kept");
+        // A copy over the whole budget is not kept at all, and evicts nothing.
+        cache.put(&slug("d"), copy(1, &[1, 2, 3, 4, 5, 6]));
+        assert!(cache.get(&slug("d")).is_none());
+        assert!(cache.get(&slug("c")).is_some());
     }
 }

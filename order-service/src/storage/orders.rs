@@ -199,7 +199,8 @@ pub async fn confirm(
     let line_ids = new.line_ids;
     let priced_lines = &new.priced.lines;
     if line_ids.len() != priced_lines.len() || event.order.items.len() != line_ids.len() {
-        return Err(sqlx::Error::Protocol(
+        // A broken invariant, not an unreachable database (which `Protocol` would mean).
+        return Err(sqlx::Error::Decode(
             "fewer order line ids than lines".into(),
         ));
     }

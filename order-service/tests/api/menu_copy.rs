@@ -146,52 +146,160 @@ async fn a_station_renamed_elsewhere_is_on_the_next_ticket() {
 }
 
 #[tokio::test]
+async fn a_variant_added_by_hand_is_found_although_the_copy_lacks_it() {
+    let app = spawn_app().await;
+    let k = kitchen(&app, "luigis").await;
+    app.place_order(&k.slug, &k.menu).await;
+    // The copy has the pizza, without this variant: pricing from it refuses, a read finds it.
+    let family: i64 = sqlx::query_scalar(
+        "INSERT INTO menu_variants (item_id, label, price) VALUES ($1, 'Family', 24.00) RETURNING id",
+    )
+    .bind(k.menu.pizza)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let order = app
+        .confirm(
+            &k.slug,
+            json!({"items": [{"menu_item_id": k.menu.pizza, "variant_id": family, "quantity": 1}],
+                   "raw_input": "a family pizza", "language": "en"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(order["total_price"], "24.00");
+}
+
+#[tokio::test]
+async fn an_item_taken_off_the_menu_through_another_instance_is_refused_here() {
+    let first = spawn_app().await;
+    let second = first.another_instance().await;
+    let k = kitchen(&first, "luigis").await;
+    first.place_order(&k.slug, &k.menu).await;
+    second
+        .patch(
+            &format!("/api/restaurants/{}/menu/items/{}/", k.slug, k.menu.pizza),
+            Some(&k.owner.access),
+            json!({"is_active": false}),
+        )
+        .await
+        .expect(200);
+    let orders = count_orders(&first).await;
+    first
+        .confirm(&k.slug, test_support::api::ApiClient::pizza_order(&k.menu))
+        .await
+        .expect_error(400);
+    assert_eq!(count_orders(&first).await, orders);
+}
+
+#[tokio::test]
+async fn a_station_deleted_elsewhere_leaves_the_next_ticket_without_one() {
+    let first = spawn_app().await;
+    let second = first.another_instance().await;
+    let k = kitchen(&first, "luigis").await;
+    let token = Some(k.owner.access.as_str());
+    let stations = format!("/api/restaurants/{}/stations/", k.slug);
+    let grill = first
+        .post(&stations, token, json!({"name": "Grill"}))
+        .await
+        .expect(201);
+    first
+        .patch(
+            &format!(
+                "/api/restaurants/{}/menu/categories/{}/",
+                k.slug, k.menu.category
+            ),
+            token,
+            json!({"station_id": grill["id"]}),
+        )
+        .await
+        .expect(200);
+    let before = first.place_order(&k.slug, &k.menu).await;
+    assert_eq!(before["items"][0]["station"]["name"], "Grill", "{before}");
+    second
+        .delete(&format!("{stations}{}/", grill["id"]), token)
+        .await
+        .expect(204);
+    let after = first.place_order(&k.slug, &k.menu).await;
+    assert!(after["items"][0]["station"].is_null(), "{after}");
+}
+
+#[tokio::test]
 async fn orders_confirmed_while_the_menu_changes_are_each_priced_at_one_version() {
     let app = spawn_app().await;
     let second = app.another_instance().await;
     let k = kitchen(&app, "luigis").await;
-    let variant_path = format!(
-        "/api/restaurants/{}/menu/variants/{}/",
-        k.slug, k.menu.large
-    );
-    let prices = ["15.00", "16.00", "17.00", "18.00", "19.00"];
+    let menu = format!("/api/restaurants/{}/menu", k.slug);
+    // Each change moves the variant or the modifier, so each version has a price pair of its
+    // own, and an order priced from two versions at once would show a pair that never was.
+    let versions = [
+        ("14.99", "2.00"),
+        ("15.00", "2.00"),
+        ("15.00", "2.50"),
+        ("16.00", "2.50"),
+        ("16.00", "3.00"),
+        ("17.00", "3.00"),
+        ("17.00", "3.50"),
+    ];
     let orders = async {
-        let mut totals = Vec::new();
-        for _ in 0..20 {
+        let mut lines = Vec::new();
+        for _ in 0..30 {
             let order = app.place_order(&k.slug, &k.menu).await;
-            totals.push((order["total_price"].clone(), order["items"][0].clone()));
+            lines.push(order["items"][0].clone());
         }
-        totals
+        lines
     };
     let changes = async {
-        for price in prices {
-            second
-                .patch(
-                    &variant_path,
-                    Some(&k.owner.access),
-                    json!({"price": price}),
+        for pair in versions.windows(2) {
+            let (path, body) = if pair[0].0 != pair[1].0 {
+                (
+                    format!("{menu}/variants/{}/", k.menu.large),
+                    json!({"price": pair[1].0}),
                 )
+            } else {
+                (
+                    format!("{menu}/modifiers/{}/", k.menu.cheese),
+                    json!({"price_adjustment": pair[1].1}),
+                )
+            };
+            second
+                .patch(&path, Some(&k.owner.access), body)
                 .await
                 .expect(200);
         }
     };
-    let (totals, ()) = tokio::join!(orders, changes);
-    // Each order is priced at one of the menu's versions, and never at an older one than the
-    // order before it (they were placed one after the other).
-    let mut last = 14.99;
-    for (total, line) in totals {
-        let unit: f64 = line["variant_price"].as_str().unwrap().parse().unwrap();
-        let total: f64 = total.as_str().unwrap().parse().unwrap();
-        assert!(
-            ((unit + 2.0) * 2.0 - total).abs() < 1e-9,
-            "{total} for {line}"
+    let (lines, ()) = tokio::join!(orders, changes);
+    let mut last = 0;
+    for line in lines {
+        let pair = (
+            line["variant_price"].as_str().unwrap(),
+            line["modifiers"][0]["price_adjustment"].as_str().unwrap(),
         );
-        assert!(unit >= last, "{unit} after {last}");
-        last = unit;
+        let version = versions
+            .iter()
+            .position(|known| *known == pair)
+            .unwrap_or_else(|| panic!("{pair:?} was never the menu: {line}"));
+        // One order after the other: never priced at an older version than the one before.
+        assert!(version >= last, "{pair:?} after {:?}", versions[last]);
+        last = version;
     }
-    // And once the changes are done, the last price is charged.
+    // Once the changes are done, the last prices are charged: (17.00 + 3.50) × 2.
     assert_eq!(
         app.place_order(&k.slug, &k.menu).await["total_price"],
-        "42.00"
+        "41.00"
     );
+}
+
+#[tokio::test]
+async fn line_ids_are_distinct_whatever_the_blocks() {
+    let app = spawn_app().await;
+    let ids = order_service::storage::line_ids::LineIds::new(4);
+    let mut seen = std::collections::BTreeSet::new();
+    // From one block, a block's rest and the next, and more than a block at once.
+    for count in [3, 2, 1, 9, 4] {
+        let taken = ids.take(&app.db, count).await.unwrap();
+        assert_eq!(taken.len(), count);
+        for id in taken {
+            assert!(seen.insert(id), "{id} was handed out twice");
+        }
+    }
 }
