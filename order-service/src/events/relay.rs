@@ -320,7 +320,13 @@ impl Outbox {
                 bounded(
                     sqlx::query_as!(
                         Pending,
-                        r#"SELECT position, event_id, routing_key, payload::text AS "body!",
+                        // The stored payload's `seq` and `occurred_at` are placeholders
+                        // (migration 20261208000002): set from the row's columns, in the
+                        // format the serializer writes.
+                        r#"SELECT position, event_id, routing_key,
+                                  jsonb_set(jsonb_set(payload, '{seq}', to_jsonb(seq)), '{occurred_at}',
+                                            to_jsonb(to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')))::text
+                                    AS "body!",
                                   trace_context AS "trace_context: Json<TraceContext>", occurred_at,
                                   restaurant_id AS "restaurant_id?", seq AS "seq?"
                            FROM order_events WHERE published_at IS NULL ORDER BY position LIMIT $1"#,

@@ -17,7 +17,8 @@ use uuid::Uuid;
 /// its event. The statement returns the event's `seq` and `occurred_at`, as stored.
 ///
 /// Its first parameters are the event's: $1 event id, $2 restaurant, $3 order, $4 routing key,
-/// $5 payload (its `seq` and `occurred_at` are placeholders, set here), $6 trace context; the
+/// $5 payload as JSON text (its `seq` and `occurred_at` are placeholders, stored so: the row's
+/// columns hold them, and the relay's read and [`page`] set them), $6 trace context; the
 /// change's own follow from $7. (A macro, not a function: the query macros check the whole
 /// statement, and they take only literal SQL.)
 macro_rules! record_event_query {
@@ -31,12 +32,9 @@ macro_rules! record_event_query {
                 + ")
                 RETURNING event_seq, clock_timestamp() AS at)
              INSERT INTO order_events (event_id, restaurant_id, seq, order_id, routing_key, payload,
-                                       trace_context, occurred_at)
-             SELECT $1, $2, next.event_seq, $3, $4,
-                    jsonb_set(jsonb_set($5::jsonb, '{seq}', to_jsonb(next.event_seq)),
-                              '{occurred_at}',
-                              to_jsonb(to_char(next.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))),
-                    $6, next.at
+                                       trace_context, occurred_at, payload_bytes)
+             SELECT $1, $2, next.event_seq, $3, $4, $5::text::jsonb, $6, next.at,
+                    octet_length($5::text) + 19
              FROM (SELECT FROM "
                 + $changed
                 + " LIMIT 1) AS changed LEFT JOIN next ON true
@@ -85,12 +83,13 @@ pub async fn page(
     }
     // The first `limit` events, cut where their payloads' running total passes `max_bytes`;
     // the first one always goes, so a reader makes progress whatever its size.
-    let events = sqlx::query_scalar!(
-        r#"SELECT payload AS "payload!: Json<OrderEvent>" FROM (
-             SELECT payload, seq,
-                    sum(payload_bytes) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) AS through,
+    let events = sqlx::query!(
+        r#"SELECT payload AS "payload!: Json<OrderEvent>", seq AS "seq!", occurred_at AS "occurred_at!" FROM (
+             SELECT payload, seq, occurred_at,
+                    sum(COALESCE(payload_bytes, octet_length(payload::text)))
+                        OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) AS through,
                     row_number() OVER (ORDER BY seq) AS n
-             FROM (SELECT payload, payload_bytes, seq FROM order_events
+             FROM (SELECT payload, payload_bytes, seq, occurred_at FROM order_events
                    WHERE restaurant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) first
            ) counted
            WHERE n = 1 OR through <= $4
@@ -104,7 +103,15 @@ pub async fn page(
     .await?;
     tx.commit().await?;
     Ok(Page::Events {
-        events: events.into_iter().map(|Json(event)| event).collect(),
+        // The payload's `seq` and `occurred_at` are placeholders: the row's columns hold them.
+        events: events
+            .into_iter()
+            .map(|row| OrderEvent {
+                seq: row.seq,
+                occurred_at: row.occurred_at,
+                ..row.payload.0
+            })
+            .collect(),
         last_seq,
     })
 }

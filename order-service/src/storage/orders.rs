@@ -245,7 +245,7 @@ pub async fn confirm(
         new.restaurant_id,
         order.id,
         event.routing_key(),
-        Json(&event) as _,
+        payload_json(&event)?,
         Json(new.trace_context) as _,
         // $7..$13: the order.
         order.table_identifier.as_deref(),
@@ -528,7 +528,7 @@ pub async fn apply(
         from.restaurant_id,
         order.id,
         event.routing_key(),
-        Json(&event) as _,
+        payload_json(&event)?,
         Json(trace_context) as _,
         // $7..$15: the order, where it was read.
         order.status.as_str(),
@@ -650,4 +650,9 @@ pub async fn active(
     .await?;
     tx.commit().await?;
     Ok(Some((head.seq, into_orders(rows)?)))
+}
+
+/// The event as JSON text, for `record_event_query!`'s `$5`.
+fn payload_json(event: &OrderEvent) -> Result<String, sqlx::Error> {
+    serde_json::to_string(event).map_err(|error| sqlx::Error::Encode(Box::new(error)))
 }

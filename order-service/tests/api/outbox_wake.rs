@@ -97,3 +97,31 @@ async fn changes_from_two_instances_at_once_leave_in_seq_order_each_once() {
         extra.map(|d| d.routing_key)
     );
 }
+
+/// The outbox stores an event's payload with placeholders for `seq` and `occurred_at` (its
+/// columns hold them): what the relay publishes, whether read back (a restaurant's first
+/// event) or handed over in memory (the next), is the event the log holds.
+#[tokio::test]
+async fn read_and_handed_events_are_published_as_the_log_holds_them() {
+    let app = app_without_poll().await;
+    let mut tap = ExchangeTap::bind(&app.config.exchange, "orders.#").await;
+    let k = kitchen(&app, "luigis").await;
+    app.place_order(&k.slug, &k.menu).await;
+    app.place_order(&k.slug, &k.menu).await;
+    let mut published = Vec::new();
+    for _ in 0..2 {
+        let delivery = tap.next_within(IN_TIME).await;
+        published.push(serde_json::from_slice::<shared_types::OrderEvent>(&delivery.data).unwrap());
+    }
+    let page = app
+        .get(
+            &format!("/api/kitchen/{}/events/", k.slug),
+            Some(&k.cook.access),
+        )
+        .await
+        .expect(200);
+    let logged: Vec<shared_types::OrderEvent> =
+        serde_json::from_value(page["events"].clone()).unwrap();
+    assert_eq!(published, logged);
+    assert_eq!((logged[0].seq, logged[1].seq), (1, 2));
+}

@@ -1,0 +1,11 @@
+-- An event's payload is stored as order-service built it, with placeholders for `seq` and
+-- `occurred_at`, which the row's own columns hold; the outbox relay and the events page set
+-- them in the payload as they read it (issue #13; docs/BENCHMARKS.md, "Round 7"). Every
+-- change wrote its event with two `jsonb_set`s, a `to_char` and, for this generated column, a
+-- jsonb-to-text conversion of the whole payload; reads of the outbox are now the exception
+-- (the relay takes its own instance's events from memory), so the work moves there.
+--
+-- `payload_bytes` becomes a plain column, filled by the writer with the length of the JSON it
+-- sent plus the digits a real `seq` may add: still an overestimate of the compact JSON a page
+-- sends. A row written without it (by hand) is measured when read. Existing rows keep theirs.
+ALTER TABLE order_events ALTER COLUMN payload_bytes DROP EXPRESSION;
