@@ -509,14 +509,15 @@ pub async fn apply(
         "WITH moved AS (
             UPDATE orders SET status = $7, version = $8, updated_at = $9, rush = $10,
                 recalled_at = $11, status_changed_at = $12, ready_at = $13, completed_at = $14,
-                first_ready_at = COALESCE(first_ready_at, $13)
+                first_ready_at = COALESCE(first_ready_at, $13),
+                ticket_seconds = date_part('epoch', COALESCE(first_ready_at, $13) - created_at)
             WHERE id = $3 AND version = $15
               AND ($22::uuid IS NULL
                    OR EXISTS (SELECT 1 FROM restaurants r WHERE r.id = $2 AND r.owner_id = $22)
                    OR EXISTS (SELECT 1 FROM staff s WHERE s.restaurant_id = $2 AND s.user_id = $22))
             RETURNING id),
          crossed AS (
-            UPDATE order_items SET done_at = $16
+            UPDATE order_items SET done_at = $16, done_seconds = date_part('epoch', $16 - confirmed_at)
             WHERE order_id = $3 AND id = ANY($17) AND EXISTS (SELECT 1 FROM moved)),
          keyed AS (
             INSERT INTO kitchen_idempotency_keys

@@ -92,7 +92,8 @@ async fn date_order(app: &TestApp, order: Uuid, confirmed: DateTime<Utc>, ticket
         "UPDATE orders SET created_at = $2,
                 first_ready_at = CASE WHEN first_ready_at IS NOT NULL
                                       THEN $2 + make_interval(secs => $3) END,
-                ready_at = CASE WHEN ready_at IS NOT NULL THEN $2 + make_interval(secs => $3) END
+                ready_at = CASE WHEN ready_at IS NOT NULL THEN $2 + make_interval(secs => $3) END,
+                ticket_seconds = CASE WHEN first_ready_at IS NOT NULL THEN $3 END
          WHERE id = $1",
     )
     .bind(order)
@@ -102,18 +103,22 @@ async fn date_order(app: &TestApp, order: Uuid, confirmed: DateTime<Utc>, ticket
     .await
     .unwrap();
     // Each line carries its order's confirm time (what line timings count from).
-    sqlx::query("UPDATE order_items SET confirmed_at = $2 WHERE order_id = $1")
-        .bind(order)
-        .bind(confirmed)
-        .execute(&app.db)
-        .await
-        .unwrap();
+    // (The seconds are written with the times, not generated: migration 20261208000003.)
+    sqlx::query(
+        "UPDATE order_items SET confirmed_at = $2, done_seconds = date_part('epoch', done_at - $2)
+         WHERE order_id = $1",
+    )
+    .bind(order)
+    .bind(confirmed)
+    .execute(&app.db)
+    .await
+    .unwrap();
 }
 
 /// Marks line `position` (0-based) of the order done at `done`.
 async fn date_line(app: &TestApp, order: Uuid, position: i64, done: Option<DateTime<Utc>>) {
     let updated = sqlx::query(
-        "UPDATE order_items SET done_at = $3
+        "UPDATE order_items SET done_at = $3, done_seconds = date_part('epoch', $3 - confirmed_at)
          WHERE id = (SELECT id FROM order_items WHERE order_id = $1 ORDER BY position OFFSET $2 LIMIT 1)",
     )
     .bind(order)
@@ -541,4 +546,49 @@ async fn the_openapi_document_describes_the_timings() {
     ] {
         assert!(schemas[schema].is_object(), "{schema} missing");
     }
+}
+
+/// The timings' seconds are written by the writes that set their times (migration
+/// 20261208000003), not generated: a line crossed off and an order made ready through the API
+/// are measured.
+#[tokio::test]
+async fn a_line_crossed_off_and_a_ticket_made_ready_through_the_api_are_timed() {
+    let app = spawn_app().await;
+    let k = kitchen(&app, "luigis").await;
+    let token = Some(k.owner.access.as_str());
+    let grill = app
+        .post(
+            &format!("/api/restaurants/{}/stations/", k.slug),
+            token,
+            json!({"name": "grill"}),
+        )
+        .await
+        .expect(201);
+    app.patch(
+        &format!(
+            "/api/restaurants/{}/menu/categories/{}/",
+            k.slug, k.menu.category
+        ),
+        token,
+        json!({"station_id": grill["id"]}),
+    )
+    .await
+    .expect(200);
+    let order = app.place_order(&k.slug, &k.menu).await;
+    // Its only line crossed off makes it ready.
+    app.patch(
+        &format!("/api/kitchen/orders/{}/items/", id(&order)),
+        Some(&k.cook.access),
+        json!({"line_ids": [order["items"][0]["id"]], "done": true}),
+    )
+    .await
+    .expect(200);
+    let until = now();
+    let body = stats(&app, &k, until - Duration::hours(1), until).await;
+    assert_eq!(body["stations"][0]["lines"], 1, "{body}");
+    assert!(
+        body["stations"][0]["p50"].as_f64().unwrap() >= 0.0,
+        "{body}"
+    );
+    assert_eq!(body["ticket_seconds"]["count"], 1, "{body}");
 }
