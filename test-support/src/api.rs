@@ -185,6 +185,34 @@ impl ApiClient {
         .expect(201);
     }
 
+    /// A new station `name` of the restaurant's, with the menu's category `category` made
+    /// there; returns the station.
+    pub async fn station_for_category(
+        &self,
+        by: &User,
+        slug: &str,
+        category: i64,
+        name: &str,
+    ) -> Value {
+        let token = Some(by.access.as_str());
+        let station = self
+            .post(
+                &format!("/api/restaurants/{slug}/stations/"),
+                token,
+                json!({"name": name}),
+            )
+            .await
+            .expect(201);
+        self.patch(
+            &format!("/api/restaurants/{slug}/menu/categories/{category}/"),
+            token,
+            json!({"station_id": station["id"]}),
+        )
+        .await
+        .expect(200);
+        station
+    }
+
     /// A menu: Pizza (Large 14.99, Small 9.50; Extra Cheese 2.00, Olives 0.75) and Salad
     /// (Regular 7.25).
     pub async fn seed_menu(&self, owner: &User, slug: &str) -> Menu {

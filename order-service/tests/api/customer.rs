@@ -1,14 +1,10 @@
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{ApiClient, TestApp, kitchen, spawn_app};
+use crate::helpers::{ApiClient, TestApp, count_rows, kitchen, spawn_app};
 
 async fn count(app: &TestApp, table: &str) -> i64 {
-    let sql = format!("SELECT count(*) FROM {table}");
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .fetch_one(&app.db)
-        .await
-        .unwrap()
+    count_rows(app, table).await
 }
 
 #[tokio::test]

@@ -128,6 +128,15 @@ impl std::ops::Deref for TestApp {
     }
 }
 
+/// How many rows `table` has.
+pub async fn count_rows(app: &TestApp, table: &str) -> i64 {
+    let sql = format!("SELECT count(*) FROM {table}");
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
 pub async fn kitchen(app: &TestApp, slug: &str) -> Kitchen {
     app.api.kitchen(slug).await
 }

@@ -4,13 +4,10 @@
 
 use serde_json::json;
 
-use crate::helpers::{TestApp, kitchen, spawn_app};
+use crate::helpers::{TestApp, count_rows, kitchen, spawn_app};
 
 async fn count_orders(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM orders")
-        .fetch_one(&app.db)
-        .await
-        .unwrap()
+    count_rows(app, "orders").await
 }
 
 #[tokio::test]
@@ -196,27 +193,16 @@ async fn a_station_deleted_elsewhere_leaves_the_next_ticket_without_one() {
     let first = spawn_app().await;
     let second = first.another_instance().await;
     let k = kitchen(&first, "luigis").await;
-    let token = Some(k.owner.access.as_str());
-    let stations = format!("/api/restaurants/{}/stations/", k.slug);
     let grill = first
-        .post(&stations, token, json!({"name": "Grill"}))
-        .await
-        .expect(201);
-    first
-        .patch(
-            &format!(
-                "/api/restaurants/{}/menu/categories/{}/",
-                k.slug, k.menu.category
-            ),
-            token,
-            json!({"station_id": grill["id"]}),
-        )
-        .await
-        .expect(200);
+        .station_for_category(&k.owner, &k.slug, k.menu.category, "Grill")
+        .await;
     let before = first.place_order(&k.slug, &k.menu).await;
     assert_eq!(before["items"][0]["station"]["name"], "Grill", "{before}");
     second
-        .delete(&format!("{stations}{}/", grill["id"]), token)
+        .delete(
+            &format!("/api/restaurants/{}/stations/{}/", k.slug, grill["id"]),
+            Some(&k.owner.access),
+        )
         .await
         .expect(204);
     let after = first.place_order(&k.slug, &k.menu).await;

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use test_support::api::{Kitchen, User};
 
-use crate::helpers::{TestApp, kitchen, spawn_app};
+use crate::helpers::{TestApp, count_rows, kitchen, spawn_app};
 
 fn stations_path(slug: &str) -> String {
     format!("/api/restaurants/{slug}/stations/")
@@ -36,11 +36,7 @@ async fn list_names(app: &TestApp, by: &User, slug: &str) -> Vec<String> {
 }
 
 async fn count(app: &TestApp, table: &'static str) -> i64 {
-    let sql = format!("SELECT count(*) FROM {table}");
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .fetch_one(&app.db)
-        .await
-        .unwrap()
+    count_rows(app, table).await
 }
 
 #[tokio::test]

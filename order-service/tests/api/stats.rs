@@ -555,25 +555,8 @@ async fn the_openapi_document_describes_the_timings() {
 async fn a_line_crossed_off_and_a_ticket_made_ready_through_the_api_are_timed() {
     let app = spawn_app().await;
     let k = kitchen(&app, "luigis").await;
-    let token = Some(k.owner.access.as_str());
-    let grill = app
-        .post(
-            &format!("/api/restaurants/{}/stations/", k.slug),
-            token,
-            json!({"name": "grill"}),
-        )
-        .await
-        .expect(201);
-    app.patch(
-        &format!(
-            "/api/restaurants/{}/menu/categories/{}/",
-            k.slug, k.menu.category
-        ),
-        token,
-        json!({"station_id": grill["id"]}),
-    )
-    .await
-    .expect(200);
+    app.station_for_category(&k.owner, &k.slug, k.menu.category, "grill")
+        .await;
     let order = app.place_order(&k.slug, &k.menu).await;
     // Its only line crossed off makes it ready.
     app.patch(
