@@ -9,7 +9,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use std::sync::Arc;
-
 use tokio::time::Instant;
 
 use crate::{
@@ -280,11 +279,7 @@ pub async fn confirm(
                     read_now = true;
                     continue 'attempts;
                 }
-                Confirmed::MenuChanged => {
-                    break 'write ApiError::Busy(
-                        "The menu kept changing while this order was placed; try again.".into(),
-                    );
-                }
+                Confirmed::MenuChanged => break 'write menu_kept_changing(),
                 existing => return replay(&state, existing).await,
             }
         };
@@ -297,9 +292,12 @@ pub async fn confirm(
         read_now = true;
     }
     // The last attempt always ends above.
-    Err(ApiError::Busy(
-        "The menu kept changing while this order was placed; try again.".into(),
-    ))
+    Err(menu_kept_changing())
+}
+
+/// 503: every attempt at a confirm found the menu changed since it was read.
+fn menu_kept_changing() -> ApiError {
+    ApiError::Busy("The menu kept changing while this order was placed; try again.".into())
 }
 
 /// Tries at pricing and writing one confirm while the menu changes under it, each after a
@@ -385,9 +383,7 @@ async fn replay(state: &AppState, existing: Confirmed) -> ApiResult<Response> {
             Ok((StatusCode::CREATED, axum::Json(event.order)).into_response())
         }
         // Not an answer of a key's lookup; the confirm handles it before replaying.
-        Confirmed::MenuChanged => Err(ApiError::Busy(
-            "The menu changed while this order was placed; try again.".into(),
-        )),
+        Confirmed::MenuChanged => Err(menu_kept_changing()),
     }
 }
 
