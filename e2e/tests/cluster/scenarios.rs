@@ -276,22 +276,19 @@ async fn last_seq(db: &PgPool) -> i64 {
 async fn published(db: &PgPool) -> i64 {
     scalar(
         db,
-        "SELECT count(*) FROM order_events WHERE published_at IS NOT NULL",
+        "SELECT count(*) FROM order_events e
+         JOIN outbox_progress p ON p.restaurant_id = e.restaurant_id AND e.seq <= p.published_seq",
     )
     .await
 }
 
 pub async fn unpublished(db: &PgPool) -> i64 {
-    scalar(
-        db,
-        "SELECT count(*) FROM order_events WHERE published_at IS NULL",
-    )
-    .await
+    scalar(db, "SELECT count(*) FROM order_events_unpublished").await
 }
 
 async fn published_above(db: &PgPool, seq: i64) -> bool {
     sqlx::query_scalar::<_, bool>(
-        "SELECT EXISTS (SELECT 1 FROM order_events WHERE seq > $1 AND published_at IS NOT NULL)",
+        "SELECT EXISTS (SELECT 1 FROM outbox_progress WHERE published_seq > $1)",
     )
     .bind(seq)
     .fetch_one(db)
@@ -302,25 +299,31 @@ async fn published_above(db: &PgPool, seq: i64) -> bool {
 async fn last_published_seq(db: &PgPool) -> i64 {
     scalar(
         db,
-        "SELECT coalesce(max(seq), 0) FROM order_events WHERE published_at IS NOT NULL",
+        "SELECT coalesce(max(published_seq), 0) FROM outbox_progress",
     )
     .await
 }
 
 /// Commits `count` events at once: copies of the restaurant's first event (the load's first
-/// order), each with its own id and the next `seq`s. Nothing else is allowed to commit events
-/// meanwhile, or their `seq`s would collide.
+/// order), each with its own id and the next `seq`s, and moves the restaurant's sequence on to
+/// the last, as every write does. Nothing else is allowed to commit events meanwhile, or their
+/// `seq`s would collide.
 pub async fn insert_backlog(db: &PgPool, count: i64) {
     sqlx::query(
-        "INSERT INTO order_events (event_id, restaurant_id, seq, order_id, routing_key, payload, occurred_at)
-         SELECT copy.id, e.restaurant_id, last.seq + copy.n, e.order_id, e.routing_key,
-                jsonb_set(jsonb_set(e.payload, '{seq}', to_jsonb(last.seq + copy.n)),
-                          '{event_id}', to_jsonb(copy.id::text)),
-                now()
-         FROM order_events AS e,
-              (SELECT max(seq) AS seq FROM order_events) AS last,
-              (SELECT gen_random_uuid() AS id, n FROM generate_series(1, $1) AS n) AS copy
-         WHERE e.seq = 1",
+        "WITH copies AS (
+             INSERT INTO order_events (event_id, restaurant_id, seq, order_id, routing_key, payload, occurred_at)
+             SELECT copy.id, e.restaurant_id, last.seq + copy.n, e.order_id, e.routing_key,
+                    jsonb_set(jsonb_set(e.payload, '{seq}', to_jsonb(last.seq + copy.n)),
+                              '{event_id}', to_jsonb(copy.id::text)),
+                    now()
+             FROM order_events AS e,
+                  (SELECT max(seq) AS seq FROM order_events) AS last,
+                  (SELECT gen_random_uuid() AS id, n FROM generate_series(1, $1) AS n) AS copy
+             WHERE e.seq = 1
+             RETURNING restaurant_id, seq)
+         UPDATE restaurant_sequences s SET event_seq = last.seq
+         FROM (SELECT restaurant_id, max(seq) AS seq FROM copies GROUP BY restaurant_id) AS last
+         WHERE s.restaurant_id = last.restaurant_id",
     )
     .bind(count)
     .execute(db)

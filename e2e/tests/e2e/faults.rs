@@ -54,11 +54,10 @@ async fn changes_committed_while_the_broker_is_unreachable_are_published_later_i
         .await
         .expect(200);
     api.get("/readyz", None).await.expect(200);
-    let unpublished: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM order_events WHERE published_at IS NULL")
-            .fetch_one(system.db())
-            .await
-            .unwrap();
+    let unpublished: i64 = sqlx::query_scalar("SELECT count(*) FROM order_events_unpublished")
+        .fetch_one(system.db())
+        .await
+        .unwrap();
     assert!(
         unpublished >= 1,
         "events wait in the outbox while the broker is away"
@@ -75,11 +74,10 @@ async fn changes_committed_while_the_broker_is_unreachable_are_published_later_i
         assert_eq!(screen.next_json().await["seq"], seq);
     }
     wait_until("the outbox to drain", Duration::from_secs(10), || async {
-        let left: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM order_events WHERE published_at IS NULL")
-                .fetch_one(system.db())
-                .await
-                .unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM order_events_unpublished")
+            .fetch_one(system.db())
+            .await
+            .unwrap();
         left == 0
     })
     .await;

@@ -6,9 +6,10 @@
 //! restaurant's events leave in `seq` order. The active relay does all its outbox queries on
 //! the very connection that holds the lock: if that connection dies, the lock is released by
 //! the server and the relay notices at its next query, while a standby takes over within
-//! `standby_interval`. Rows are marked published only after the broker confirmed them, so a
-//! crash or a broker outage at any point leaves them to be published again (consumers drop
-//! duplicates by `event_id` or the order's `version`).
+//! `standby_interval`. What went out is recorded only after the broker confirmed it (for order
+//! events, per restaurant as the `seq` up to which all were confirmed, `outbox_progress`; staff
+//! messages per row), so a crash or a broker outage at any point leaves it to be published
+//! again (consumers drop duplicates by `event_id` or the order's `version`).
 //!
 //! The changes of its own instance are handed to it in memory with their wake (`handoff`): it
 //! publishes those without reading them back when they follow on from what it published of
@@ -320,16 +321,26 @@ impl Outbox {
                 bounded(
                     sqlx::query_as!(
                         Pending,
-                        // The stored payload's `seq` and `occurred_at` are placeholders
-                        // (migration 20261208000002): set from the row's columns, in the
-                        // format the serializer writes.
-                        r#"SELECT position, event_id, routing_key,
-                                  jsonb_set(jsonb_set(payload, '{seq}', to_jsonb(seq)), '{occurred_at}',
-                                            to_jsonb(to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')))::text
+                        // Per restaurant with something after its watermark, its first
+                        // `limit` events in `seq` order (an index range), then the first
+                        // `limit` of those in `position` order. The stored payload's `seq` and
+                        // `occurred_at` are placeholders (migration 20261208000002): set from
+                        // the row's columns, in the format the serializer writes.
+                        r#"SELECT e.position, e.event_id, e.routing_key,
+                                  jsonb_set(jsonb_set(e.payload, '{seq}', to_jsonb(e.seq)), '{occurred_at}',
+                                            to_jsonb(to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')))::text
                                     AS "body!",
-                                  trace_context AS "trace_context: Json<TraceContext>", occurred_at,
-                                  restaurant_id AS "restaurant_id?", seq AS "seq?"
-                           FROM order_events WHERE published_at IS NULL ORDER BY position LIMIT $1"#,
+                                  e.trace_context AS "trace_context: Json<TraceContext>", e.occurred_at,
+                                  e.restaurant_id AS "restaurant_id?", e.seq AS "seq?"
+                           FROM restaurant_sequences s
+                           LEFT JOIN outbox_progress p ON p.restaurant_id = s.restaurant_id
+                           CROSS JOIN LATERAL (
+                               SELECT * FROM order_events e
+                               WHERE e.restaurant_id = s.restaurant_id
+                                 AND e.seq > COALESCE(p.published_seq, 0)
+                               ORDER BY e.seq LIMIT $1) e
+                           WHERE s.event_seq > COALESCE(p.published_seq, 0)
+                           ORDER BY e.position LIMIT $1"#,
                         limit
                     )
                     .fetch_all(&mut *conn),
@@ -353,36 +364,29 @@ impl Outbox {
         }
     }
 
-    /// Marks rows published, once the broker confirmed them.
-    ///
-    /// Planned on every run, with its values and the table's current size: a cached generic
-    /// plan made while the outbox was nearly empty seq-scanned it forever (measured: 17 ms per
-    /// batch after 25k events). The batch SELECT keeps its cached plan, an index scan in
-    /// `position` order that stops at the limit.
+    /// Marks `rows` published, once the broker confirmed them (all of them, and every row
+    /// before them in `position` order).
     async fn mark_published(
         self,
         conn: &mut PgConnection,
-        positions: &[i64],
+        rows: &[Pending],
     ) -> Result<(), sqlx::Error> {
         match self {
             Outbox::OrderEvents => {
-                bounded(
-                    sqlx::query!(
-                        "UPDATE order_events SET published_at = now() WHERE position = ANY($1)",
-                        positions
-                    )
-                    .persistent(false)
-                    .execute(&mut *conn),
-                )
-                .await?;
-                metrics::counter!("outbox_events_published_total")
-                    .increment(positions.len() as u64);
+                let confirmed = rows
+                    .iter()
+                    .filter_map(|row| Some((row.restaurant_id?, row.seq?)));
+                mark_order_events(conn, confirmed).await
             }
             Outbox::Staff => {
+                let positions: Vec<i64> = rows.iter().map(|row| row.position).collect();
+                // Planned on every run, with its values and the table's current size: a
+                // cached generic plan made while the table was nearly empty would seq-scan it
+                // forever (measured on the event outbox: 17 ms per batch after 25k rows).
                 bounded(
                     sqlx::query!(
                         "UPDATE staff_outbox SET published_at = now() WHERE position = ANY($1)",
-                        positions
+                        &positions
                     )
                     .persistent(false)
                     .execute(&mut *conn),
@@ -390,10 +394,46 @@ impl Outbox {
                 .await?;
                 metrics::counter!("outbox_staff_messages_published_total")
                     .increment(positions.len() as u64);
+                Ok(())
             }
         }
-        Ok(())
     }
+}
+
+/// Records that the broker confirmed these order events (each restaurant's, up to its highest
+/// `seq` here): one watermark per restaurant (migration 20261208000004), never lowered.
+async fn mark_order_events(
+    conn: &mut PgConnection,
+    confirmed: impl Iterator<Item = (Uuid, i64)>,
+) -> Result<(), sqlx::Error> {
+    let mut count = 0u64;
+    let mut highest: Vec<(Uuid, i64)> = Vec::new();
+    for (restaurant, seq) in confirmed {
+        count += 1;
+        match highest.iter_mut().find(|(known, _)| *known == restaurant) {
+            Some((_, top)) => *top = (*top).max(seq),
+            None => highest.push((restaurant, seq)),
+        }
+    }
+    if highest.is_empty() {
+        return Ok(());
+    }
+    let (restaurants, seqs): (Vec<Uuid>, Vec<i64>) = highest.into_iter().unzip();
+    bounded(
+        sqlx::query!(
+            "INSERT INTO outbox_progress (restaurant_id, published_seq)
+             SELECT * FROM unnest($1::uuid[], $2::bigint[])
+             ON CONFLICT (restaurant_id) DO UPDATE
+             SET published_seq = GREATEST(outbox_progress.published_seq, EXCLUDED.published_seq),
+                 updated_at = now()",
+            &restaurants,
+            &seqs
+        )
+        .execute(&mut *conn),
+    )
+    .await?;
+    metrics::counter!("outbox_events_published_total").increment(count);
+    Ok(())
 }
 
 /// An outbox row waiting to be published.
@@ -533,8 +573,7 @@ async fn publish_pending(
         .collect();
     let (confirmed, failure) = send(publisher, settings, &events).await;
     if confirmed > 0 {
-        let positions: Vec<i64> = rows[..confirmed].iter().map(|row| row.position).collect();
-        outbox.mark_published(conn, &positions).await?;
+        outbox.mark_published(conn, &rows[..confirmed]).await?;
         for row in &rows[..confirmed] {
             if let (Some(restaurant), Some(seq)) = (row.restaurant_id, row.seq) {
                 published.published(restaurant, seq);
@@ -570,17 +609,10 @@ async fn publish_handed(
         .collect();
     let (confirmed, failure) = send(publisher, settings, &events).await;
     if confirmed > 0 {
-        let ids: Vec<Uuid> = handed[..confirmed].iter().map(|e| e.event_id).collect();
-        bounded(
-            sqlx::query!(
-                "UPDATE order_events SET published_at = now() WHERE event_id = ANY($1)",
-                &ids
-            )
-            .persistent(false)
-            .execute(&mut *conn),
-        )
-        .await?;
-        metrics::counter!("outbox_events_published_total").increment(confirmed as u64);
+        let confirmed_events = handed[..confirmed]
+            .iter()
+            .map(|event| (event.restaurant_id, event.seq));
+        mark_order_events(conn, confirmed_events).await?;
         metrics::counter!("outbox_events_handed_off_total").increment(confirmed as u64);
         for event in &handed[..confirmed] {
             published.published(event.restaurant_id, event.seq);
@@ -597,10 +629,20 @@ async fn publish_handed(
 async fn record_backlog(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     let backlog = bounded(
         sqlx::query!(
-            r#"SELECT count(*) AS "backlog!", extract(epoch FROM now() - min(occurred_at))::float8 AS oldest_age
-               FROM (SELECT occurred_at FROM order_events WHERE published_at IS NULL
+            // Per restaurant, what follows its watermark and the first event waiting (the
+            // oldest); then the staff messages waiting.
+            r#"SELECT COALESCE(sum(waiting), 0)::bigint AS "backlog!",
+                      extract(epoch FROM now() - min(oldest))::float8 AS oldest_age
+               FROM (SELECT s.event_seq - COALESCE(p.published_seq, 0) AS waiting,
+                            (SELECT e.occurred_at FROM order_events e
+                             WHERE e.restaurant_id = s.restaurant_id
+                               AND e.seq = COALESCE(p.published_seq, 0) + 1) AS oldest
+                     FROM restaurant_sequences s
+                     LEFT JOIN outbox_progress p ON p.restaurant_id = s.restaurant_id
+                     WHERE s.event_seq > COALESCE(p.published_seq, 0)
                      UNION ALL
-                     SELECT occurred_at FROM staff_outbox WHERE published_at IS NULL) AS unpublished"#
+                     SELECT count(*), min(occurred_at) FROM staff_outbox WHERE published_at IS NULL
+                    ) AS unpublished"#
         )
         .fetch_one(&mut *conn),
     )

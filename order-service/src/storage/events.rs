@@ -117,8 +117,8 @@ pub async fn page(
 }
 
 /// Deletes published events older than `retention`, in batches so no statement holds locks
-/// for long. Returns how many went. Per restaurant only a prefix of the log goes (nothing
-/// after an event still waiting to be published), so "the oldest kept seq" tells a reader
+/// for long. Returns how many went. Per restaurant only a prefix of the log goes (nothing past
+/// the relay's watermark in `outbox_progress`), so "the oldest kept seq" tells a reader
 /// exactly what is missing.
 #[tracing::instrument(name = "db.events.prune", skip_all)]
 pub async fn prune(db: &PgPool, retention: Duration) -> Result<u64, sqlx::Error> {
@@ -127,10 +127,8 @@ pub async fn prune(db: &PgPool, retention: Duration) -> Result<u64, sqlx::Error>
         let deleted = sqlx::query!(
             "DELETE FROM order_events WHERE position IN (
                 SELECT e.position FROM order_events e
-                WHERE e.published_at IS NOT NULL AND e.occurred_at < now() - make_interval(secs => $1)
-                  AND NOT EXISTS (SELECT 1 FROM order_events u
-                                  WHERE u.restaurant_id = e.restaurant_id AND u.seq < e.seq
-                                    AND u.published_at IS NULL)
+                JOIN outbox_progress p ON p.restaurant_id = e.restaurant_id
+                WHERE e.seq <= p.published_seq AND e.occurred_at < now() - make_interval(secs => $1)
                 LIMIT 5000)",
             retention.as_secs_f64()
         )

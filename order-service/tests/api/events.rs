@@ -116,10 +116,16 @@ async fn events_older_than_what_is_kept_are_410() {
     for _ in 0..3 {
         app.place_order(&k.slug, &k.menu).await;
     }
-    // Age the first two events past the retention period and mark them published.
+    // Age the first two events past the retention period, and have them published (the relay
+    // may have gone further already).
+    age_events(&app.db, &k.slug, &[1, 2]).await;
     sqlx::query(
-        "UPDATE order_events SET occurred_at = now() - interval '8 days', published_at = now() WHERE seq <= 2",
+        "INSERT INTO outbox_progress (restaurant_id, published_seq)
+         SELECT id, 2 FROM restaurants WHERE slug = $1
+         ON CONFLICT (restaurant_id) DO UPDATE
+         SET published_seq = GREATEST(outbox_progress.published_seq, 2)",
     )
+    .bind(&k.slug)
     .execute(&app.db)
     .await
     .unwrap();
@@ -135,17 +141,28 @@ async fn events_older_than_what_is_kept_are_410() {
     assert_eq!(page["events"][0]["seq"], 3);
 }
 
-/// Ages the events of `slug` with these `seqs` past any retention, and marks them published
-/// (`published`) or waiting to be.
-async fn age_events(db: &sqlx::PgPool, slug: &str, seqs: &[i64], published: bool) {
+/// Ages the events of `slug` with these `seqs` past any retention.
+async fn age_events(db: &sqlx::PgPool, slug: &str, seqs: &[i64]) {
     sqlx::query(
-        "UPDATE order_events SET occurred_at = now() - interval '30 days',
-                published_at = CASE WHEN $3 THEN now() END
+        "UPDATE order_events SET occurred_at = now() - interval '30 days'
          WHERE seq = ANY($2) AND restaurant_id = (SELECT id FROM restaurants WHERE slug = $1)",
     )
     .bind(slug)
     .bind(seqs)
-    .bind(published)
+    .execute(db)
+    .await
+    .unwrap();
+}
+
+/// Records the events of `slug` up to `seq` as published, and none after (as the relay would).
+async fn published_through(db: &sqlx::PgPool, slug: &str, seq: i64) {
+    sqlx::query(
+        "INSERT INTO outbox_progress (restaurant_id, published_seq)
+         SELECT id, $2 FROM restaurants WHERE slug = $1
+         ON CONFLICT (restaurant_id) DO UPDATE SET published_seq = EXCLUDED.published_seq",
+    )
+    .bind(slug)
+    .bind(seq)
     .execute(db)
     .await
     .unwrap();
@@ -178,18 +195,18 @@ async fn an_unpublished_event_blocks_pruning_of_the_later_ones() {
         app.place_order(&k.slug, &k.menu).await;
         app.place_order(&marios, &marios_menu).await;
     }
-    // At luigis, seq 1 still waits for the broker; 2 and 3 went out (a relay that published
-    // past a failed row, or a row marked by hand). All three are long past retention.
-    age_events(&app.db, &k.slug, &[1], false).await;
-    age_events(&app.db, &k.slug, &[2, 3], true).await;
-    // At marios everything is published and old: luigis' waiting event must not hold it up.
-    age_events(&app.db, &marios, &[1, 2, 3], true).await;
+    // All long past retention. At luigis nothing went out yet: seq 1 waits for the broker.
+    age_events(&app.db, &k.slug, &[1, 2, 3]).await;
+    published_through(&app.db, &k.slug, 0).await;
+    // At marios everything is published: luigis' waiting event must not hold it up.
+    age_events(&app.db, &marios, &[1, 2, 3]).await;
+    published_through(&app.db, &marios, 3).await;
 
     assert_eq!(prune().await.unwrap(), 3);
     assert_eq!(
         kept_seqs(&app.db, &k.slug).await,
         [1, 2, 3],
-        "nothing after a waiting event goes"
+        "nothing from a waiting event on goes"
     );
     assert_eq!(kept_seqs(&app.db, &marios).await, Vec::<i64>::new());
     // Reading past the waiting event is still a full page, not a 410.
@@ -202,9 +219,12 @@ async fn an_unpublished_event_blocks_pruning_of_the_later_ones() {
         .expect(200);
     assert_eq!(page["events"].as_array().unwrap().len(), 2);
 
-    // Once the first is out too, the whole prefix goes.
-    age_events(&app.db, &k.slug, &[1], true).await;
-    assert_eq!(prune().await.unwrap(), 3);
+    // Once the first two are out, they go, and the third, still waiting, stays.
+    published_through(&app.db, &k.slug, 2).await;
+    assert_eq!(prune().await.unwrap(), 2);
+    assert_eq!(kept_seqs(&app.db, &k.slug).await, [3]);
+    published_through(&app.db, &k.slug, 3).await;
+    assert_eq!(prune().await.unwrap(), 1);
     assert_eq!(kept_seqs(&app.db, &k.slug).await, Vec::<i64>::new());
 }
 

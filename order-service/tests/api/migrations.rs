@@ -1,5 +1,6 @@
-//! The kitchen-floor migration on a database that already has orders: each gets sensible
-//! values (no station, not done, status times from what the event log knows).
+//! Migrations that carry data over, run on a database that already has it: the kitchen floor's
+//! (each order gets sensible values: no station, not done, status times from what the event
+//! log knows) and the relay watermark's (what was published stays published).
 
 use sqlx::{Connection, PgConnection, migrate::Migrator};
 use test_support::database::TestDatabase;
@@ -16,8 +17,9 @@ type OrderTimes = (
     Option<String>,
 );
 
-#[tokio::test]
-async fn orders_from_before_the_kitchen_floor_get_sensible_values() {
+/// A new database with the migrations before `version` applied; keep the `TestDatabase`, which
+/// drops it.
+async fn database_before(version: i64) -> (TestDatabase, PgConnection) {
     let database = TestDatabase::new();
     let mut admin = PgConnection::connect(&format!("{}/postgres", test_support::database::SERVER))
         .await
@@ -30,18 +32,23 @@ async fn orders_from_before_the_kitchen_floor_get_sensible_values() {
     .await
     .unwrap();
     let mut db = PgConnection::connect(&database.url()).await.unwrap();
-    // The schema as it was before the kitchen floor.
     let before = Migrator {
         migrations: MIGRATOR
             .migrations
             .iter()
-            .filter(|m| m.version < 20261202000001)
+            .filter(|m| m.version < version)
             .cloned()
             .collect::<Vec<_>>()
             .into(),
         ..Migrator::DEFAULT
     };
     before.run(&mut db).await.unwrap();
+    (database, db)
+}
+
+#[tokio::test]
+async fn orders_from_before_the_kitchen_floor_get_sensible_values() {
+    let (_database, mut db) = database_before(20261202000001).await;
     sqlx::raw_sql(
         "INSERT INTO users (id, email, password_hash, first_name, last_name)
              VALUES ('00000000-0000-0000-0000-000000000001', 'o@example.com', 'x', 'O', 'W');
@@ -109,5 +116,55 @@ async fn orders_from_before_the_kitchen_floor_get_sensible_values() {
             .await
             .unwrap();
     assert!(lines.iter().all(|line| *line == (None, false)), "{lines:?}");
+    db.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn what_was_published_before_the_watermark_stays_published_and_nothing_after_a_waiting_event_does()
+ {
+    let (_database, mut db) = database_before(20261208000004).await;
+    // Restaurant a1: 1 and 2 published, 3 waiting, 4 marked by hand. a2: all published.
+    // a3: no events yet.
+    sqlx::raw_sql(
+        "INSERT INTO users (id, email, password_hash, first_name, last_name)
+             VALUES ('00000000-0000-0000-0000-000000000001', 'o@example.com', 'x', 'O', 'W');
+         INSERT INTO restaurants (id, name, slug, owner_id) VALUES
+             ('00000000-0000-0000-0000-0000000000a1', 'Luigi', 'luigis', '00000000-0000-0000-0000-000000000001'),
+             ('00000000-0000-0000-0000-0000000000a2', 'Mario', 'marios', '00000000-0000-0000-0000-000000000001'),
+             ('00000000-0000-0000-0000-0000000000a3', 'Nino', 'ninos', '00000000-0000-0000-0000-000000000001');
+         INSERT INTO restaurant_sequences (restaurant_id, event_seq) VALUES
+             ('00000000-0000-0000-0000-0000000000a1', 4),
+             ('00000000-0000-0000-0000-0000000000a2', 2),
+             ('00000000-0000-0000-0000-0000000000a3', 0)
+         ON CONFLICT (restaurant_id) DO UPDATE SET event_seq = EXCLUDED.event_seq;
+         INSERT INTO order_events (event_id, restaurant_id, seq, order_id, routing_key, payload, occurred_at, published_at)
+         SELECT gen_random_uuid(), r::uuid, seq, gen_random_uuid(), 'orders.x.confirmed', '{}', now(),
+                CASE WHEN published THEN now() END
+         FROM (VALUES ('00000000-0000-0000-0000-0000000000a1', 1, true),
+                      ('00000000-0000-0000-0000-0000000000a1', 2, true),
+                      ('00000000-0000-0000-0000-0000000000a1', 3, false),
+                      ('00000000-0000-0000-0000-0000000000a1', 4, true),
+                      ('00000000-0000-0000-0000-0000000000a2', 1, true),
+                      ('00000000-0000-0000-0000-0000000000a2', 2, true)) AS e (r, seq, published);",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    MIGRATOR.run(&mut db).await.unwrap();
+
+    let watermarks: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT r.slug, p.published_seq FROM outbox_progress p JOIN restaurants r ON r.id = p.restaurant_id
+         ORDER BY r.slug",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(watermarks, [("luigis".into(), 2), ("marios".into(), 2)]);
+    let waiting: Vec<i64> =
+        sqlx::query_scalar("SELECT seq FROM order_events_unpublished ORDER BY seq")
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(waiting, [3, 4], "what follows a waiting event goes again");
     db.close().await.unwrap();
 }

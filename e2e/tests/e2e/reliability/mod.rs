@@ -757,11 +757,10 @@ async fn the_brokers_disk_full_under_load_then_freed() {
         "events to wait in the outbox",
         Duration::from_secs(15),
         || async {
-            let waiting: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM order_events WHERE published_at IS NULL")
-                    .fetch_one(&db)
-                    .await
-                    .unwrap();
+            let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM order_events_unpublished")
+                .fetch_one(&db)
+                .await
+                .unwrap();
             waiting >= 10
         },
     )
