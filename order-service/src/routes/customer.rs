@@ -25,7 +25,11 @@ use crate::{
     error::{ApiError, ApiResult},
     extract::{Json, PathParam, PathSlug},
     state::AppState,
-    storage::{self, menu_cache::MenuCopy, orders::Confirmed},
+    storage::{
+        self,
+        menu_cache::MenuCopy,
+        orders::{Confirmed, KeyedOrder},
+    },
     telemetry,
 };
 
@@ -280,7 +284,7 @@ pub async fn confirm(
                     continue 'attempts;
                 }
                 Confirmed::MenuChanged => break 'write menu_kept_changing(),
-                existing => return replay(&state, existing).await,
+                Confirmed::Existing(existing) => return replay(&state, existing).await,
             }
         };
         // A copy may lack what was added since (a variant, a modifier) or have names that
@@ -362,29 +366,16 @@ async fn restaurant_id(state: &AppState, slug: &Slug) -> ApiResult<Uuid> {
 
 /// The answer to a request whose idempotency key was used before: the first order (200) if the
 /// request is the same, else 409.
-async fn replay(state: &AppState, existing: Confirmed) -> ApiResult<Response> {
-    match existing {
-        Confirmed::Existing {
-            order_id,
-            same_request: true,
-        } => {
-            let order = storage::orders::find(&state.db, order_id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("Order"))?;
-            Ok((StatusCode::OK, axum::Json(order)).into_response())
-        }
-        Confirmed::Existing {
-            same_request: false,
-            ..
-        } => Err(ApiError::conflict(
+async fn replay(state: &AppState, existing: KeyedOrder) -> ApiResult<Response> {
+    if !existing.same_request {
+        return Err(ApiError::conflict(
             "This Idempotency-Key was already used with a different request.",
-        )),
-        Confirmed::Created(event) => {
-            Ok((StatusCode::CREATED, axum::Json(event.order)).into_response())
-        }
-        // Not an answer of a key's lookup; the confirm handles it before replaying.
-        Confirmed::MenuChanged => Err(menu_kept_changing()),
+        ));
     }
+    let order = storage::orders::find(&state.db, existing.order_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Order"))?;
+    Ok((StatusCode::OK, axum::Json(order)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/order/{slug}/status/{order_id}/", tag = "customer",

@@ -138,12 +138,19 @@ pub struct NewOrder<'a> {
     pub trace_context: &'a TraceContext,
 }
 
+/// An order already taken with an idempotency key.
+#[derive(Debug)]
+pub struct KeyedOrder {
+    pub order_id: Uuid,
+    /// Whether it came from an identical request.
+    pub same_request: bool,
+}
+
 pub enum Confirmed {
     /// The new order's event as stored (with its `seq`); its `order` is the order.
     Created(Box<OrderEvent>),
-    /// An order with this idempotency key exists; `same_request` tells whether it came from an
-    /// identical request.
-    Existing { order_id: Uuid, same_request: bool },
+    /// An order with this idempotency key exists.
+    Existing(KeyedOrder),
     /// Nothing was written: the menu is no longer at `NewOrder::menu_version`, so the order
     /// must be priced again.
     MenuChanged,
@@ -293,7 +300,7 @@ pub async fn confirm(
                 if let Some(existing) =
                     find_idempotent(&mut conn, new.restaurant_id, key, request).await?
                 {
-                    return Ok(existing);
+                    return Ok(Confirmed::Existing(existing));
                 }
             }
             Err(error)
@@ -309,7 +316,7 @@ pub async fn find_by_idempotency_key(
     restaurant: Uuid,
     key: &IdempotencyKey,
     request: &Value,
-) -> Result<Option<Confirmed>, sqlx::Error> {
+) -> Result<Option<KeyedOrder>, sqlx::Error> {
     let mut conn = db.acquire().await?;
     find_idempotent(&mut conn, restaurant, key, request).await
 }
@@ -319,7 +326,7 @@ async fn find_idempotent(
     restaurant: Uuid,
     key: &IdempotencyKey,
     request: &Value,
-) -> Result<Option<Confirmed>, sqlx::Error> {
+) -> Result<Option<KeyedOrder>, sqlx::Error> {
     let found = sqlx::query!(
         r#"SELECT id, idempotency_request IS NOT DISTINCT FROM $3 AS "same_request!" FROM orders
            WHERE restaurant_id = $1 AND idempotency_key = $2"#,
@@ -329,7 +336,7 @@ async fn find_idempotent(
     )
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(found.map(|row| Confirmed::Existing {
+    Ok(found.map(|row| KeyedOrder {
         order_id: row.id,
         same_request: row.same_request,
     }))
