@@ -35,14 +35,16 @@ FROM (VALUES ('00000000-0000-0000-0000-0000000000a1'::uuid, timestamptz '2026-11
      generate_series(1, 50000) AS n;
 
 INSERT INTO orders (id, restaurant_id, status, version, raw_input, language, total_price,
-                    created_at, updated_at, status_changed_at, ready_at, completed_at, first_ready_at)
+                    created_at, updated_at, status_changed_at, ready_at, completed_at, first_ready_at,
+                    active)
 SELECT id, restaurant_id, status, 4, 'bench', 'en', 30, created_at,
        created_at + ticket + interval '5 minutes',
        CASE status WHEN 'completed' THEN created_at + ticket + interval '5 minutes'
                    ELSE created_at + ticket / 2 END,
        CASE WHEN status = 'completed' THEN created_at + ticket END,
        CASE WHEN status = 'completed' THEN created_at + ticket + interval '5 minutes' END,
-       CASE WHEN status = 'completed' THEN created_at + ticket END
+       CASE WHEN status = 'completed' THEN created_at + ticket END,
+       status IN ('confirmed', 'preparing', 'ready')
 FROM gen;
 
 -- 1..5 lines per order (3 on average), each at one of its restaurant's 4 stations; lines of

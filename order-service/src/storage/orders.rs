@@ -222,9 +222,9 @@ pub async fn confirm(
         "WITH new_order AS (
             INSERT INTO orders (id, restaurant_id, table_identifier, raw_input, language,
                                 total_price, idempotency_key, idempotency_request,
-                                created_at, updated_at, status_changed_at)
+                                created_at, updated_at, status_changed_at, active)
             SELECT $3::uuid, $2::uuid, $7::text, $8::text, $9::text, $10::numeric, $11::text,
-                   $12::jsonb, $13::timestamptz, $13, $13
+                   $12::jsonb, $13::timestamptz, $13, $13, true
             WHERE EXISTS (SELECT 1 FROM restaurants r WHERE r.id = $2 AND r.menu_version = $30)
             RETURNING id),
          new_lines AS (
@@ -517,7 +517,8 @@ pub async fn apply(
             UPDATE orders SET status = $7, version = $8, updated_at = $9, rush = $10,
                 recalled_at = $11, status_changed_at = $12, ready_at = $13, completed_at = $14,
                 first_ready_at = COALESCE(first_ready_at, $13),
-                ticket_seconds = date_part('epoch', COALESCE(first_ready_at, $13) - created_at)
+                ticket_seconds = date_part('epoch', COALESCE(first_ready_at, $13) - created_at),
+                active = $23
             WHERE id = $3 AND version = $15
               AND ($22::uuid IS NULL
                    OR EXISTS (SELECT 1 FROM restaurants r WHERE r.id = $2 AND r.owner_id = $22)
@@ -558,6 +559,8 @@ pub async fn apply(
         keyed.as_ref().map(|k| Json(k.body)) as _,
         // $22: whose access is checked here.
         staff_check,
+        // $23: whether it stays on the kitchen list (migration 20261208000005).
+        !order.status.is_final(),
     )
     .fetch_optional(db)
     .await?;
@@ -647,7 +650,7 @@ pub async fn active(
     // order's own lines (the (order_id, position) index), at most 100 of them.
     let rows = select_orders!(
         " FROM orders o JOIN restaurants r ON r.id = o.restaurant_id
-         WHERE o.restaurant_id = $1 AND o.status IN ('confirmed', 'preparing', 'ready')
+         WHERE o.restaurant_id = $1 AND o.active
            AND ($2::bigint IS NULL
                 OR EXISTS (SELECT 1 FROM order_items si WHERE si.order_id = o.id AND si.station_id = $2))
          ORDER BY o.created_at, o.id",

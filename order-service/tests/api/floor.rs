@@ -297,6 +297,22 @@ async fn recall(app: &TestApp, k: &Kitchen, order: &str) -> Reply {
     .await
 }
 
+/// Whether the order is on the kitchen's list (`GET /api/kitchen/{slug}/orders/`).
+async fn on_kitchen_list(app: &TestApp, k: &Kitchen, order: &str) -> bool {
+    let list = app
+        .get(
+            &format!("/api/kitchen/{}/orders/", k.slug),
+            Some(&k.cook.access),
+        )
+        .await
+        .expect(200);
+    list["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|listed| listed["id"] == order)
+}
+
 #[tokio::test]
 async fn recall_steps_back_one_move_at_a_time() {
     let (app, k, order) = one_order().await;
@@ -310,8 +326,13 @@ async fn recall_steps_back_one_move_at_a_time() {
         .await
         .expect(200);
     assert!(completed["completed_at"].is_string());
+    assert!(!on_kitchen_list(&app, &k, &order_id).await);
     let ready = recall(&app, &k, &order_id).await.expect(200);
     assert_eq!(ready["status"], "ready");
+    assert!(
+        on_kitchen_list(&app, &k, &order_id).await,
+        "a recalled order is back on the kitchen list"
+    );
     assert_eq!(ready["completed_at"], Value::Null);
     assert_eq!(ready["ready_at"], completed["ready_at"]);
     assert!(ready["recalled_at"].is_string());

@@ -1,6 +1,7 @@
 //! Migrations that carry data over, run on a database that already has it: the kitchen floor's
 //! (each order gets sensible values: no station, not done, status times from what the event
-//! log knows) and the relay watermark's (what was published stays published).
+//! log knows), the relay watermark's (what was published stays published) and the kitchen
+//! list's own column's (each order stays on the list or off it).
 
 use sqlx::{Connection, PgConnection, migrate::Migrator};
 use test_support::database::TestDatabase;
@@ -166,5 +167,50 @@ async fn what_was_published_before_the_watermark_stays_published_and_nothing_aft
             .await
             .unwrap();
     assert_eq!(waiting, [3, 4], "what follows a waiting event goes again");
+    db.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn orders_stay_on_the_kitchen_list_or_off_it_when_it_gets_its_own_column() {
+    let (_database, mut db) = database_before(20261208000005).await;
+    sqlx::raw_sql(
+        "INSERT INTO users (id, email, password_hash, first_name, last_name)
+             VALUES ('00000000-0000-0000-0000-000000000001', 'o@example.com', 'x', 'O', 'W');
+         INSERT INTO restaurants (id, name, slug, owner_id)
+             VALUES ('00000000-0000-0000-0000-0000000000a1', 'Luigi', 'luigis', '00000000-0000-0000-0000-000000000001');
+         INSERT INTO orders (id, restaurant_id, status, version, raw_input, language, total_price,
+                             created_at, updated_at, status_changed_at)
+         SELECT gen_random_uuid(), '00000000-0000-0000-0000-0000000000a1', status, 1, '', 'en', 9.50,
+                now(), now(), now()
+         FROM unnest(ARRAY['confirmed', 'preparing', 'ready', 'completed', 'cancelled']) AS status;",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    MIGRATOR.run(&mut db).await.unwrap();
+    let listed: Vec<(String, bool)> =
+        sqlx::query_as("SELECT status, active FROM orders ORDER BY status")
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(
+        listed,
+        [
+            ("cancelled".into(), false),
+            ("completed".into(), false),
+            ("confirmed".into(), true),
+            ("preparing".into(), true),
+            ("ready".into(), true),
+        ]
+    );
+    // Every insert must say it: there is no default to fall back on.
+    let without = sqlx::raw_sql(
+        "INSERT INTO orders (id, restaurant_id, raw_input, language, total_price, created_at,
+                             updated_at, status_changed_at)
+         VALUES (gen_random_uuid(), '00000000-0000-0000-0000-0000000000a1', '', 'en', 1, now(), now(), now())",
+    )
+    .execute(&mut db)
+    .await;
+    assert!(without.is_err(), "an order without `active` is refused");
     db.close().await.unwrap();
 }
