@@ -7,9 +7,10 @@
 //! the very connection that holds the lock: if that connection dies, the lock is released by
 //! the server and the relay notices at its next query, while a standby takes over within
 //! `standby_interval`. What went out is recorded only after the broker confirmed it (for order
-//! events, per restaurant as the `seq` up to which all were confirmed, `outbox_progress`; staff
-//! messages per row), so a crash or a broker outage at any point leaves it to be published
-//! again (consumers drop duplicates by `event_id` or the order's `version`).
+//! events, per restaurant as the `seq` up to which all were confirmed, `outbox_progress`,
+//! written within `marks::MARK_WITHIN` and before any read of the outbox; staff messages per
+//! row), so a crash or a broker outage at any point leaves it to be published again
+//! (consumers drop duplicates by `event_id` or the order's `version`).
 //!
 //! The changes of its own instance are handed to it in memory with their wake (`handoff`): it
 //! publishes those without reading them back when they follow on from what it published of
@@ -27,6 +28,7 @@ use lapin::types::{AMQPValue, FieldTable};
 use service_common::{amqp::BrokerNodes, backoff::backoff, telemetry};
 
 use super::handoff::{HandedEvent, PublishedSeqs};
+use super::marks::OwedMarks;
 use super::publisher::{Outgoing, PublishError, Publisher};
 use super::wake::OutboxWake;
 use crate::telemetry::TraceContext;
@@ -175,7 +177,7 @@ async fn publish_while_leader(
     // Likewise the order events: read when a change may be there that was not handed over
     // (at start, on a NOTIFY, at each poll, after a hole or a lost hand-off).
     let mut events_due = true;
-    let mut published = PublishedSeqs::default();
+    let mut progress = Progress::default();
     let mut broker_failures = 0u32;
     let mut next_connect = Instant::now();
     loop {
@@ -183,6 +185,8 @@ async fn publish_while_leader(
             if let Some(publisher) = publisher.take() {
                 publisher.close().await;
             }
+            // Best effort: a mark not written only means its events go out again.
+            let _ = write_marks(conn, &mut progress.owed).await;
             // Releasing the advisory lock at once lets a standby take over without waiting.
             let _ = sqlx::query!("SELECT pg_advisory_unlock($1) AS unlocked", RELAY_LOCK_KEY)
                 .fetch_one(&mut *conn)
@@ -223,11 +227,11 @@ async fn publish_while_leader(
         if let Some(active) = &publisher {
             // What this instance committed, straight from memory where its restaurant's order
             // allows; the rest is left to the read below.
-            let sorted = published.sort(handed);
+            let sorted = progress.published.sort(handed);
             events_due |= sorted.needs_read;
             if !sorted.publish.is_empty() {
-                let sent = publish_handed(conn, active, settings, sorted.publish, &mut published);
-                failed = sent.await?.err();
+                let sent = publish_handed(active, settings, sorted.publish, &mut progress);
+                failed = sent.await.err();
             }
             // One batch of each outbox per turn, so neither waits for the other's backlog.
             // Each is published in its own `position` order, which keeps a restaurant's
@@ -240,7 +244,12 @@ async fn publish_while_leader(
                 if failed.is_some() || !due {
                     continue;
                 }
-                match publish_pending(conn, active, settings, outbox, &mut published).await? {
+                if let Outbox::OrderEvents = outbox {
+                    // The read goes by the marks: what is confirmed must be marked first, or
+                    // it would be published again.
+                    write_marks(conn, &mut progress.owed).await?;
+                }
+                match publish_pending(conn, active, settings, outbox, &mut progress).await? {
                     Ok(count) => {
                         let full = count == settings.batch_size as usize;
                         more |= full;
@@ -264,13 +273,24 @@ async fn publish_while_leader(
             // Whatever it left unconfirmed is read again.
             events_due = true;
         }
+        if progress
+            .owed
+            .due_at()
+            .is_some_and(|due| due <= Instant::now())
+        {
+            write_marks(conn, &mut progress.owed).await?;
+        }
         if more {
             continue;
         }
         if backlog_checked.is_none_or(|at| at.elapsed() >= BACKLOG_EVERY) {
+            // The backlog is counted from the marks.
+            write_marks(conn, &mut progress.owed).await?;
             record_backlog(conn).await?;
             backlog_checked = Some(Instant::now());
         }
+        // Owed marks are written once they are due, unless a wake comes first.
+        let marks_due = progress.owed.due_at();
         let wait = if publisher.is_some() {
             settings.poll_interval
         } else {
@@ -296,7 +316,32 @@ async fn publish_while_leader(
                 staff_due = true;
                 events_due = true;
             }
+            _ = sleep_until_some(marks_due) => {}
         }
+    }
+}
+
+/// Sleeps until `at`; forever without one.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What the active relay knows of its term's confirms: per restaurant the latest `seq`
+/// confirmed (for the hand-off's order), and the marks not yet written.
+#[derive(Default)]
+struct Progress {
+    published: PublishedSeqs,
+    owed: OwedMarks,
+}
+
+impl Progress {
+    /// The broker confirmed `seq` of `restaurant`, and all before it.
+    fn confirmed(&mut self, restaurant: Uuid, seq: i64, now: Instant) {
+        self.published.published(restaurant, seq);
+        self.owed.owe(restaurant, seq, now);
     }
 }
 
@@ -364,19 +409,24 @@ impl Outbox {
         }
     }
 
-    /// Marks `rows` published, once the broker confirmed them (all of them, and every row
-    /// before them in `position` order).
+    /// Records `rows` as published, once the broker confirmed them (all of them, and every
+    /// row before them in `position` order): order events as marks owed, written soon
+    /// ([`write_marks`]); staff messages at once, each row (they are rare).
     async fn mark_published(
         self,
         conn: &mut PgConnection,
         rows: &[Pending],
+        progress: &mut Progress,
     ) -> Result<(), sqlx::Error> {
         match self {
             Outbox::OrderEvents => {
-                let confirmed = rows
-                    .iter()
-                    .filter_map(|row| Some((row.restaurant_id?, row.seq?)));
-                mark_order_events(conn, confirmed).await
+                let now = Instant::now();
+                for row in rows {
+                    if let (Some(restaurant), Some(seq)) = (row.restaurant_id, row.seq) {
+                        progress.confirmed(restaurant, seq, now);
+                    }
+                }
+                metrics::counter!("outbox_events_published_total").increment(rows.len() as u64);
             }
             Outbox::Staff => {
                 let positions: Vec<i64> = rows.iter().map(|row| row.position).collect();
@@ -394,31 +444,20 @@ impl Outbox {
                 .await?;
                 metrics::counter!("outbox_staff_messages_published_total")
                     .increment(positions.len() as u64);
-                Ok(())
             }
         }
+        Ok(())
     }
 }
 
-/// Records that the broker confirmed these order events (each restaurant's, up to its highest
-/// `seq` here): one watermark per restaurant (migration 20261208000004), never lowered.
-async fn mark_order_events(
-    conn: &mut PgConnection,
-    confirmed: impl Iterator<Item = (Uuid, i64)>,
-) -> Result<(), sqlx::Error> {
-    let mut count = 0u64;
-    let mut highest: Vec<(Uuid, i64)> = Vec::new();
-    for (restaurant, seq) in confirmed {
-        count += 1;
-        match highest.iter_mut().find(|(known, _)| *known == restaurant) {
-            Some((_, top)) => *top = (*top).max(seq),
-            None => highest.push((restaurant, seq)),
-        }
-    }
-    if highest.is_empty() {
+/// Writes the owed marks: per restaurant the highest `seq` the broker confirmed, as its
+/// watermark (migration 20261208000004), never lowered. One statement whatever the number of
+/// events behind it.
+async fn write_marks(conn: &mut PgConnection, owed: &mut OwedMarks) -> Result<(), sqlx::Error> {
+    if owed.is_empty() {
         return Ok(());
     }
-    let (restaurants, seqs): (Vec<Uuid>, Vec<i64>) = highest.into_iter().unzip();
+    let (restaurants, seqs) = owed.take();
     bounded(
         sqlx::query!(
             "INSERT INTO outbox_progress (restaurant_id, published_seq)
@@ -432,7 +471,6 @@ async fn mark_order_events(
         .execute(&mut *conn),
     )
     .await?;
-    metrics::counter!("outbox_events_published_total").increment(count);
     Ok(())
 }
 
@@ -555,7 +593,7 @@ async fn publish_pending(
     publisher: &Publisher,
     settings: &RelaySettings,
     outbox: Outbox,
-    published: &mut PublishedSeqs,
+    progress: &mut Progress,
 ) -> Result<Result<usize, PublishError>, sqlx::Error> {
     let rows = outbox.pending(conn, settings.batch_size).await?;
     if rows.is_empty() {
@@ -573,12 +611,9 @@ async fn publish_pending(
         .collect();
     let (confirmed, failure) = send(publisher, settings, &events).await;
     if confirmed > 0 {
-        outbox.mark_published(conn, &rows[..confirmed]).await?;
-        for row in &rows[..confirmed] {
-            if let (Some(restaurant), Some(seq)) = (row.restaurant_id, row.seq) {
-                published.published(restaurant, seq);
-            }
-        }
+        outbox
+            .mark_published(conn, &rows[..confirmed], progress)
+            .await?;
         tracing::debug!(published = confirmed, ?outbox, "published outbox rows");
     }
     Ok(match failure {
@@ -588,15 +623,15 @@ async fn publish_pending(
 }
 
 /// Publishes events handed over in memory (each following on from what was published of its
-/// restaurant) and marks the confirmed ones, as [`publish_pending`] does with rows it read.
-#[tracing::instrument(name = "db.outbox.publish_handed", level = "debug", skip_all)]
+/// restaurant) and records the confirmed ones, as [`publish_pending`] does with rows it read.
+/// Touches no database: the marks are owed.
+#[tracing::instrument(name = "outbox.publish_handed", level = "debug", skip_all)]
 async fn publish_handed(
-    conn: &mut PgConnection,
     publisher: &Publisher,
     settings: &RelaySettings,
     handed: Vec<HandedEvent>,
-    published: &mut PublishedSeqs,
-) -> Result<Result<(), PublishError>, sqlx::Error> {
+    progress: &mut Progress,
+) -> Result<(), PublishError> {
     let events: Vec<Sendable<'_>> = handed
         .iter()
         .map(|event| Sendable {
@@ -608,20 +643,16 @@ async fn publish_handed(
         })
         .collect();
     let (confirmed, failure) = send(publisher, settings, &events).await;
-    if confirmed > 0 {
-        let confirmed_events = handed[..confirmed]
-            .iter()
-            .map(|event| (event.restaurant_id, event.seq));
-        mark_order_events(conn, confirmed_events).await?;
-        metrics::counter!("outbox_events_handed_off_total").increment(confirmed as u64);
-        for event in &handed[..confirmed] {
-            published.published(event.restaurant_id, event.seq);
-        }
+    let now = Instant::now();
+    for event in &handed[..confirmed] {
+        progress.confirmed(event.restaurant_id, event.seq, now);
     }
-    Ok(match failure {
+    metrics::counter!("outbox_events_published_total").increment(confirmed as u64);
+    metrics::counter!("outbox_events_handed_off_total").increment(confirmed as u64);
+    match failure {
         None => Ok(()),
         Some(error) => Err(error),
-    })
+    }
 }
 
 /// Outbox backlog (both tables) and the age of its oldest row, for `/metrics`.
