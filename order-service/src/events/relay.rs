@@ -5,8 +5,9 @@
 //! Every instance runs one; a PostgreSQL advisory lock makes exactly one of them active, so a
 //! restaurant's events leave in `seq` order. The active relay does all its outbox queries on
 //! the very connection that holds the lock: if that connection dies, the lock is released by
-//! the server and the relay notices at its next query, while a standby takes over within
-//! `standby_interval`. What went out is recorded only after the broker confirmed it (for order
+//! the server and the relay notices at its next query (at most `marks::MARK_WITHIN` after it
+//! published anything from memory: the window in which both may publish, duplicates that
+//! consumers drop), while a standby takes over within `standby_interval`. What went out is recorded only after the broker confirmed it (for order
 //! events, per restaurant as the `seq` up to which all were confirmed, `outbox_progress`,
 //! written within `marks::MARK_WITHIN` and before any read of the outbox; staff messages per
 //! row), so a crash or a broker outage at any point leaves it to be published again
