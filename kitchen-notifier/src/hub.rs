@@ -538,7 +538,7 @@ async fn gap_timers(
                 Some((at, slug)) => due.entry(at).or_default().push(slug),
                 None => return,
             },
-            _ = sleep_until(next) => {
+            _ = service_common::timer::sleep_until(next) => {
                 let Some((_, slugs)) = due.pop_first() else { continue };
                 let Some(hub) = hub.upgrade() else { return };
                 let now = Instant::now();
@@ -549,13 +549,6 @@ async fn gap_timers(
                 }
             }
         }
-    }
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 

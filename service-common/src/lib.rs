@@ -12,3 +12,4 @@ pub mod net;
 pub mod process;
 pub mod shutdown;
 pub mod telemetry;
+pub mod timer;

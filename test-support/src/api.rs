@@ -291,6 +291,13 @@ impl ApiClient {
         )
         .await
     }
+
+    /// The kitchen list of `slug` (`GET /api/kitchen/{slug}/orders/`), which must answer 200.
+    pub async fn kitchen_list(&self, slug: &str, token: &str) -> Value {
+        self.get(&format!("/api/kitchen/{slug}/orders/"), Some(token))
+            .await
+            .expect(200)
+    }
 }
 
 /// An owner with a restaurant and menu, plus a kitchen user on its staff.

@@ -317,16 +317,8 @@ async fn publish_while_leader(
                 staff_due = true;
                 events_due = true;
             }
-            _ = sleep_until_some(marks_due) => {}
+            _ = service_common::timer::sleep_until(marks_due) => {}
         }
-    }
-}
-
-/// Sleeps until `at`; forever without one.
-async fn sleep_until_some(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 

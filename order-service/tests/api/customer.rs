@@ -254,13 +254,7 @@ async fn idempotent_replay_returns_the_first_order_and_creates_nothing() {
     assert_eq!(replay["id"], first["id"]);
     assert_eq!(replay, first);
 
-    let list = app
-        .get(
-            &format!("/api/kitchen/{}/orders/", k.slug),
-            Some(&k.cook.access),
-        )
-        .await
-        .expect(200);
+    let list = app.kitchen_list(&k.slug, &k.cook.access).await;
     assert_eq!(list["orders"].as_array().unwrap().len(), 1);
     assert_eq!(list["seq"], 1);
 

@@ -299,13 +299,7 @@ async fn recall(app: &TestApp, k: &Kitchen, order: &str) -> Reply {
 
 /// Whether the order is on the kitchen's list (`GET /api/kitchen/{slug}/orders/`).
 async fn on_kitchen_list(app: &TestApp, k: &Kitchen, order: &str) -> bool {
-    let list = app
-        .get(
-            &format!("/api/kitchen/{}/orders/", k.slug),
-            Some(&k.cook.access),
-        )
-        .await
-        .expect(200);
+    let list = app.kitchen_list(&k.slug, &k.cook.access).await;
     list["orders"]
         .as_array()
         .unwrap()

@@ -295,13 +295,7 @@ async fn kitchen_list_shows_active_orders_oldest_first_with_seq() {
     let other_menu = app.seed_menu(&other, &other_slug).await;
     app.place_order(&other_slug, &other_menu).await;
 
-    let list = app
-        .get(
-            &format!("/api/kitchen/{}/orders/", k.slug),
-            Some(&k.cook.access),
-        )
-        .await
-        .expect(200);
+    let list = app.kitchen_list(&k.slug, &k.cook.access).await;
     assert_eq!(list["seq"], 9);
     let ids: Vec<String> = list["orders"].as_array().unwrap().iter().map(id).collect();
     assert_eq!(ids, vec![id(&first), id(&second)]);

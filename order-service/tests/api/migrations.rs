@@ -47,15 +47,25 @@ async fn database_before(version: i64) -> (TestDatabase, PgConnection) {
     (database, db)
 }
 
-#[tokio::test]
-async fn orders_from_before_the_kitchen_floor_get_sensible_values() {
-    let (_database, mut db) = database_before(20261202000001).await;
+/// A user, and its restaurant `luigis` (id `…a1`).
+async fn add_owner_and_luigis(db: &mut PgConnection) {
     sqlx::raw_sql(
         "INSERT INTO users (id, email, password_hash, first_name, last_name)
              VALUES ('00000000-0000-0000-0000-000000000001', 'o@example.com', 'x', 'O', 'W');
          INSERT INTO restaurants (id, name, slug, owner_id)
-             VALUES ('00000000-0000-0000-0000-0000000000a1', 'Luigi', 'luigis', '00000000-0000-0000-0000-000000000001');
-         INSERT INTO menu_categories (restaurant_id, name) VALUES ('00000000-0000-0000-0000-0000000000a1', 'Mains');
+             VALUES ('00000000-0000-0000-0000-0000000000a1', 'Luigi', 'luigis', '00000000-0000-0000-0000-000000000001');",
+    )
+    .execute(db)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn orders_from_before_the_kitchen_floor_get_sensible_values() {
+    let (_database, mut db) = database_before(20261202000001).await;
+    add_owner_and_luigis(&mut db).await;
+    sqlx::raw_sql(
+        "INSERT INTO menu_categories (restaurant_id, name) VALUES ('00000000-0000-0000-0000-0000000000a1', 'Mains');
          INSERT INTO menu_items (restaurant_id, category_id, name)
              SELECT restaurant_id, id, 'Pizza' FROM menu_categories;
          INSERT INTO menu_variants (item_id, label, price) SELECT id, 'Large', 9.50 FROM menu_items;
@@ -126,11 +136,9 @@ async fn what_was_published_before_the_watermark_stays_published_and_nothing_aft
     let (_database, mut db) = database_before(20261208000004).await;
     // Restaurant a1: 1 and 2 published, 3 waiting, 4 marked by hand. a2: all published.
     // a3: no events yet.
+    add_owner_and_luigis(&mut db).await;
     sqlx::raw_sql(
-        "INSERT INTO users (id, email, password_hash, first_name, last_name)
-             VALUES ('00000000-0000-0000-0000-000000000001', 'o@example.com', 'x', 'O', 'W');
-         INSERT INTO restaurants (id, name, slug, owner_id) VALUES
-             ('00000000-0000-0000-0000-0000000000a1', 'Luigi', 'luigis', '00000000-0000-0000-0000-000000000001'),
+        "INSERT INTO restaurants (id, name, slug, owner_id) VALUES
              ('00000000-0000-0000-0000-0000000000a2', 'Mario', 'marios', '00000000-0000-0000-0000-000000000001'),
              ('00000000-0000-0000-0000-0000000000a3', 'Nino', 'ninos', '00000000-0000-0000-0000-000000000001');
          INSERT INTO restaurant_sequences (restaurant_id, event_seq) VALUES
@@ -173,12 +181,9 @@ async fn what_was_published_before_the_watermark_stays_published_and_nothing_aft
 #[tokio::test]
 async fn orders_stay_on_the_kitchen_list_or_off_it_when_it_gets_its_own_column() {
     let (_database, mut db) = database_before(20261208000005).await;
+    add_owner_and_luigis(&mut db).await;
     sqlx::raw_sql(
-        "INSERT INTO users (id, email, password_hash, first_name, last_name)
-             VALUES ('00000000-0000-0000-0000-000000000001', 'o@example.com', 'x', 'O', 'W');
-         INSERT INTO restaurants (id, name, slug, owner_id)
-             VALUES ('00000000-0000-0000-0000-0000000000a1', 'Luigi', 'luigis', '00000000-0000-0000-0000-000000000001');
-         INSERT INTO orders (id, restaurant_id, status, version, raw_input, language, total_price,
+        "INSERT INTO orders (id, restaurant_id, status, version, raw_input, language, total_price,
                              created_at, updated_at, status_changed_at)
          SELECT gen_random_uuid(), '00000000-0000-0000-0000-0000000000a1', status, 1, '', 'en', 9.50,
                 now(), now(), now()

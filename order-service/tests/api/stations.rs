@@ -702,13 +702,7 @@ async fn a_line_is_made_at_its_items_station_else_its_categorys_else_none_as_con
         ]
     );
     // The kitchen list shows the same snapshots.
-    let list = app
-        .get(
-            &format!("/api/kitchen/{}/orders/", k.slug),
-            Some(&k.cook.access),
-        )
-        .await
-        .expect(200);
+    let list = app.kitchen_list(&k.slug, &k.cook.access).await;
     assert_eq!(line_stations(&list["orders"][0]), as_confirmed);
 
     // Deleting the grill too: the water's own station goes, so it is at its category's (none).
