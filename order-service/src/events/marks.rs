@@ -12,7 +12,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-/// How long a confirmed event may wait for its mark while events keep coming.
+/// How long a confirmed event waits for its mark, about (a long confirm wait in the loop can
+/// add to it; the marks are also written before any read of the outbox).
 pub const MARK_WITHIN: Duration = Duration::from_millis(10);
 
 /// Confirmed events not yet marked: per restaurant the highest `seq`.

@@ -5,11 +5,11 @@
 //! Every instance runs one; a PostgreSQL advisory lock makes exactly one of them active, so a
 //! restaurant's events leave in `seq` order. The active relay does all its outbox queries on
 //! the very connection that holds the lock: if that connection dies, the lock is released by
-//! the server and the relay notices at its next query (at most `marks::MARK_WITHIN` after it
+//! the server and the relay notices at its next query (about `marks::MARK_WITHIN` after it
 //! published anything from memory: the window in which both may publish, duplicates that
 //! consumers drop), while a standby takes over within `standby_interval`. What went out is recorded only after the broker confirmed it (for order
 //! events, per restaurant as the `seq` up to which all were confirmed, `outbox_progress`,
-//! written within `marks::MARK_WITHIN` and before any read of the outbox; staff messages per
+//! written about `marks::MARK_WITHIN` later and before any read of the outbox; staff messages per
 //! row), so a crash or a broker outage at any point leaves it to be published again
 //! (consumers drop duplicates by `event_id` or the order's `version`).
 //!
@@ -359,26 +359,32 @@ impl Outbox {
                 bounded(
                     sqlx::query_as!(
                         Pending,
-                        // Per restaurant with something after its watermark, its first
-                        // `limit` events in `seq` order (an index range), then the first
-                        // `limit` of those in `position` order. The stored payload's `seq` and
+                        // Per restaurant with something after its watermark, the positions
+                        // of its first `limit` events in `seq` order (an index range), then
+                        // the first `limit` of those in `position` order, and only then their
+                        // rows: a long backlog at many restaurants sorts narrow tuples, and
+                        // only the batch's payloads are built. The stored payload's `seq` and
                         // `occurred_at` are placeholders (migration 20261208000002): set from
                         // the row's columns, in the format the serializer writes.
-                        r#"SELECT e.position, e.event_id, e.routing_key,
+                        r#"WITH batch AS (
+                               SELECT w.position
+                               FROM restaurant_sequences s
+                               LEFT JOIN outbox_progress p ON p.restaurant_id = s.restaurant_id
+                               CROSS JOIN LATERAL (
+                                   SELECT e.position FROM order_events e
+                                   WHERE e.restaurant_id = s.restaurant_id
+                                     AND e.seq > COALESCE(p.published_seq, 0)
+                                   ORDER BY e.seq LIMIT $1) w
+                               WHERE s.event_seq > COALESCE(p.published_seq, 0)
+                               ORDER BY w.position LIMIT $1)
+                           SELECT e.position, e.event_id, e.routing_key,
                                   jsonb_set(jsonb_set(e.payload, '{seq}', to_jsonb(e.seq)), '{occurred_at}',
                                             to_jsonb(to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')))::text
                                     AS "body!",
                                   e.trace_context AS "trace_context: Json<TraceContext>", e.occurred_at,
                                   e.restaurant_id AS "restaurant_id?", e.seq AS "seq?"
-                           FROM restaurant_sequences s
-                           LEFT JOIN outbox_progress p ON p.restaurant_id = s.restaurant_id
-                           CROSS JOIN LATERAL (
-                               SELECT * FROM order_events e
-                               WHERE e.restaurant_id = s.restaurant_id
-                                 AND e.seq > COALESCE(p.published_seq, 0)
-                               ORDER BY e.seq LIMIT $1) e
-                           WHERE s.event_seq > COALESCE(p.published_seq, 0)
-                           ORDER BY e.position LIMIT $1"#,
+                           FROM batch JOIN order_events e ON e.position = batch.position
+                           ORDER BY e.position"#,
                         limit
                     )
                     .fetch_all(&mut *conn),
@@ -450,6 +456,8 @@ async fn write_marks(conn: &mut PgConnection, owed: &mut OwedMarks) -> Result<()
     if owed.is_empty() {
         return Ok(());
     }
+    // Taken before the write: if it fails, the relay steps down, and whoever leads next reads
+    // from the watermark as it was (republishing these events).
     let (restaurants, seqs) = owed.take();
     bounded(
         sqlx::query!(
@@ -640,8 +648,10 @@ async fn publish_handed(
     for event in &handed[..confirmed] {
         progress.confirmed(event.restaurant_id, event.seq, now);
     }
-    metrics::counter!("outbox_events_published_total").increment(confirmed as u64);
-    metrics::counter!("outbox_events_handed_off_total").increment(confirmed as u64);
+    if confirmed > 0 {
+        metrics::counter!("outbox_events_published_total").increment(confirmed as u64);
+        metrics::counter!("outbox_events_handed_off_total").increment(confirmed as u64);
+    }
     match failure {
         None => Ok(()),
         Some(error) => Err(error),

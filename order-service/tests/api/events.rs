@@ -180,7 +180,7 @@ async fn kept_seqs(db: &sqlx::PgPool, slug: &str) -> Vec<i64> {
 }
 
 #[tokio::test]
-async fn an_unpublished_event_blocks_pruning_of_the_later_ones() {
+async fn pruning_stops_at_each_restaurants_watermark() {
     // No broker: the relay publishes nothing, so the test alone decides what is published.
     let app =
         spawn_app_with(|config| config.amqp_url = "amqp://guest:guest@127.0.0.1:1/%2f".into())

@@ -67,9 +67,22 @@ async fn graceful_shutdown_finishes_in_flight_requests_and_loses_no_event() {
     let k = kitchen(&app, "luigis").await;
     let mut tap = test_support::amqp::ExchangeTap::bind(&app.config.exchange, "orders.#").await;
     app.place_order(&k.slug, &k.menu).await;
-    // Once its event is out, the relay sits idle and the only database traffic is ours.
+    // Once its event is out and marked, the relay sits idle and the only database traffic is
+    // ours.
     let first: serde_json::Value = serde_json::from_slice(&tap.next().await.data).unwrap();
     assert_eq!(first["seq"], 1);
+    test_support::wait_until(
+        "the relay to mark the event",
+        Duration::from_secs(10),
+        || async {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM order_events_unpublished")
+                .fetch_one(&app.db)
+                .await
+                .unwrap()
+                == 0
+        },
+    )
+    .await;
 
     // Hold the database link, send an order, and wait until it is at the database.
     proxy.pause();
