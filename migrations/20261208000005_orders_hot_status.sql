@@ -12,11 +12,14 @@
 --    list (not completed or cancelled), written by every status change with the status (the
 --    same rule as `OrderStatus::is_final`). Only the moves onto and off the list change it;
 --    preparing, ready, a rush, a recall between them stay in place. Added with a default of
---    false so the existing closed orders (nearly all of them) are not rewritten, then without
---    a default: every insert writes it.
+--    false so the existing closed orders (nearly all of them) are not rewritten; then the
+--    default is true, for instances still on the previous version during a rolling upgrade,
+--    whose confirms do not name the column. Their moves off the list do not clear it either, so
+--    the kitchen list also checks the status (the index finds the candidates; a row left
+--    active by them only costs an index entry until the repair in the README).
 ALTER TABLE orders ADD COLUMN active boolean NOT NULL DEFAULT false;
 UPDATE orders SET active = true WHERE status IN ('confirmed', 'preparing', 'ready');
-ALTER TABLE orders ALTER COLUMN active DROP DEFAULT;
+ALTER TABLE orders ALTER COLUMN active SET DEFAULT true;
 DROP INDEX orders_active_idx;
 CREATE INDEX orders_active_idx ON orders (restaurant_id, created_at, id) WHERE active;
 

@@ -646,11 +646,13 @@ pub async fn active(
     if !head.station_known {
         return Ok(None);
     }
-    // The partial index on active orders finds them; a line's station is checked within the
-    // order's own lines (the (order_id, position) index), at most 100 of them.
+    // The partial index on active orders finds them (the status is checked too: an instance
+    // on the previous version leaves `active` set when it completes an order, migration
+    // 20261208000005); a line's station is checked within the order's own lines (the
+    // (order_id, position) index), at most 100 of them.
     let rows = select_orders!(
         " FROM orders o JOIN restaurants r ON r.id = o.restaurant_id
-         WHERE o.restaurant_id = $1 AND o.active
+         WHERE o.restaurant_id = $1 AND o.active AND o.status IN ('confirmed', 'preparing', 'ready')
            AND ($2::bigint IS NULL
                 OR EXISTS (SELECT 1 FROM order_items si WHERE si.order_id = o.id AND si.station_id = $2))
          ORDER BY o.created_at, o.id",

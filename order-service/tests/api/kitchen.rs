@@ -320,6 +320,27 @@ async fn kitchen_list_shows_active_orders_oldest_first_with_seq() {
 }
 
 #[tokio::test]
+async fn a_completed_order_left_active_by_an_older_instance_is_not_listed() {
+    let app = spawn_app().await;
+    let k = kitchen(&app, "luigis").await;
+    let order = app.place_order(&k.slug, &k.menu).await;
+    for status in ["preparing", "ready", "completed"] {
+        app.move_order(&k.cook.access, &id(&order), status)
+            .await
+            .expect(200);
+    }
+    // What an instance from before migration 20261208000005 leaves behind: it never clears
+    // the column.
+    sqlx::query("UPDATE orders SET active = true WHERE id = $1::uuid")
+        .bind(id(&order))
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let list = app.kitchen_list(&k.slug, &k.cook.access).await;
+    assert_eq!(list["orders"], json!([]));
+}
+
+#[tokio::test]
 async fn kitchen_list_access_is_401_then_404_then_403() {
     let app = spawn_app().await;
     let k = kitchen(&app, "luigis").await;
