@@ -36,7 +36,7 @@ FROM (VALUES ('00000000-0000-0000-0000-0000000000a1'::uuid, timestamptz '2026-11
 
 INSERT INTO orders (id, restaurant_id, status, version, raw_input, language, total_price,
                     created_at, updated_at, status_changed_at, ready_at, completed_at, first_ready_at,
-                    active)
+                    ticket_seconds, active)
 SELECT id, restaurant_id, status, 4, 'bench', 'en', 30, created_at,
        created_at + ticket + interval '5 minutes',
        CASE status WHEN 'completed' THEN created_at + ticket + interval '5 minutes'
@@ -44,6 +44,7 @@ SELECT id, restaurant_id, status, 4, 'bench', 'en', 30, created_at,
        CASE WHEN status = 'completed' THEN created_at + ticket END,
        CASE WHEN status = 'completed' THEN created_at + ticket + interval '5 minutes' END,
        CASE WHEN status = 'completed' THEN created_at + ticket END,
+       CASE WHEN status = 'completed' THEN extract(epoch FROM ticket) END,
        status IN ('confirmed', 'preparing', 'ready')
 FROM gen;
 
@@ -51,14 +52,16 @@ FROM gen;
 -- completed orders done before the ticket's ready, of preparing orders half done, of
 -- cancelled ones not done.
 INSERT INTO order_items (order_id, position, menu_item_id, name, variant_id, variant_label,
-                         variant_price, quantity, station_id, station_name, done_at)
-SELECT g.id, p, i.id, 'Dish', v.id, 'Regular', 10, 1, s.id, s.name,
-       CASE WHEN g.status = 'completed' OR (g.status = 'preparing' AND p % 2 = 0)
-            THEN g.created_at + g.ticket * (0.3 + 0.7 * random()) END
+                         variant_price, quantity, station_id, station_name, confirmed_at, done_at,
+                         done_seconds)
+SELECT g.id, p, i.id, 'Dish', v.id, 'Regular', 10, 1, s.id, s.name, g.created_at, done.at,
+       extract(epoch FROM done.at - g.created_at)
 FROM gen g
 JOIN menu_items i ON i.restaurant_id = g.restaurant_id
 JOIN menu_variants v ON v.item_id = i.id
 CROSS JOIN LATERAL generate_series(1, 1 + (g.n % 5)) AS p
+CROSS JOIN LATERAL (SELECT CASE WHEN g.status = 'completed' OR (g.status = 'preparing' AND p % 2 = 0)
+                                THEN g.created_at + g.ticket * (0.3 + 0.7 * random()) END AS at) done
 JOIN LATERAL (SELECT st.id, st.name FROM stations st WHERE st.restaurant_id = g.restaurant_id
               ORDER BY st.id OFFSET (g.n + p) % 4 LIMIT 1) s ON true;
 COMMIT;
