@@ -7,11 +7,13 @@
 //! the very connection that holds the lock: if that connection dies, the lock is released by
 //! the server and the relay notices at its next query (about `marks::MARK_WITHIN` after it
 //! published anything from memory: the window in which both may publish, duplicates that
-//! consumers drop), while a standby takes over within `standby_interval`. What went out is recorded only after the broker confirmed it (for order
-//! events, per restaurant as the `seq` up to which all were confirmed, `outbox_progress`,
-//! written about `marks::MARK_WITHIN` later and before any read of the outbox; staff messages per
-//! row), so a crash or a broker outage at any point leaves it to be published again
-//! (consumers drop duplicates by `event_id` or the order's `version`).
+//! consumers drop), while a standby takes over within `standby_interval`.
+//!
+//! What went out is recorded only after the broker confirmed it: for order events, per
+//! restaurant, as the `seq` up to which all were confirmed (`outbox_progress`, written about
+//! `marks::MARK_WITHIN` later and before any read of the outbox); staff messages per row. So a
+//! crash or a broker outage at any point leaves it to be published again (consumers drop
+//! duplicates by `event_id` or the order's `version`).
 //!
 //! The changes of its own instance are handed to it in memory with their wake (`handoff`): it
 //! publishes those without reading them back when they follow on from what it published of
